@@ -1,0 +1,3 @@
+from fairdun.cli.main import run
+
+run()

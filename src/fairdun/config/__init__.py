@@ -1,0 +1,1 @@
+"""Configuration: settings from the environment and rule packs and lexicons from files."""

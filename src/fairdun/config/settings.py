@@ -1,0 +1,31 @@
+"""Settings, read from the environment by a function (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fairdun.config.packs import DEFAULT_PACK
+
+LANGUAGES = ("zh", "en")
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value fairdun cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    pack: str = DEFAULT_PACK
+    """FAIRDUN_PACK: the pack used when a request names none (a built-in name or a path)."""
+    lang: str = "zh"
+    """FAIRDUN_LANG: the language of decision messages, zh or en."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    lang = env.get("FAIRDUN_LANG", "zh")
+    if lang not in LANGUAGES:
+        raise SettingsError(f"FAIRDUN_LANG: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return Settings(pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK, lang=lang)

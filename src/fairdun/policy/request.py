@@ -1,0 +1,78 @@
+"""What the gate is asked: an attempt, the history before it, and the facts it may need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fairdun.domain.contact import AgreedWindow, Attempt, Consent, ContactEvent, OptOut
+
+if TYPE_CHECKING:
+    from fairdun.policy.pack import Pack
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Facts about the debt and the people around it.
+
+    ``None`` means *unknown*. A rule that needs an unknown fact answers ``indeterminate``, which fails closed:
+    the gate never guesses that a guarantor is liable or that a contact has not refused.
+    """
+
+    debtor_unreachable: bool | None = None
+    refused_parties: frozenset[str] | None = None
+    opt_outs: tuple[OptOut, ...] | None = None
+    consents: tuple[Consent, ...] | None = None
+    agreed_windows: tuple[AgreedWindow, ...] | None = None
+    guarantor_liable: bool | None = None
+    represented_by_attorney: bool | None = None
+    cease_requested: bool | None = None
+    time_barred: bool | None = None
+
+    @classmethod
+    def known_clean(cls) -> Facts:
+        """Every fact known and nothing standing in the way: the starting point of tests and simulations."""
+        return cls(
+            debtor_unreachable=False,
+            refused_parties=frozenset(),
+            opt_outs=(),
+            consents=(),
+            agreed_windows=(),
+            guarantor_liable=False,
+            represented_by_attorney=False,
+            cease_requested=False,
+            time_barred=False,
+        )
+
+
+FACT_NAMES: tuple[str, ...] = tuple(Facts.__dataclass_fields__)
+BOOLEAN_FACTS: frozenset[str] = frozenset(
+    {"debtor_unreachable", "guarantor_liable", "represented_by_attorney", "cease_requested", "time_barred"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    """One question for the gate. ``history`` is None when unknown (caps then answer indeterminate).
+
+    The history is kept sorted by time with a parallel tuple of epoch seconds, so caps find their window by
+    bisection instead of scanning everything.
+    """
+
+    attempt: Attempt
+    history: tuple[ContactEvent, ...] | None
+    facts: Facts
+    pack: Pack | None = None
+    history_ts: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.history is not None:
+            ordered = tuple(sorted(self.history, key=_event_ts))
+            object.__setattr__(self, "history", ordered)
+            object.__setattr__(self, "history_ts", tuple(e.ts for e in ordered))
+        else:
+            object.__setattr__(self, "history_ts", ())
+
+
+def _event_ts(event: ContactEvent) -> float:
+    return event.ts
