@@ -152,6 +152,12 @@ def test_paying_a_few_days_early_pays_the_coming_installment() -> None:
     assert s.installments[2].paid == Amounts()
 
 
+def test_an_excess_paid_on_a_due_date_pays_the_installment_whose_month_begins_that_day() -> None:
+    s = state(FEB10, pay(FEB10, "1530.00"))
+    assert s.installments[1].paid == Amounts(interest=D("20.00"), principal=D("480.00"))
+    assert s.installments[2].paid == Amounts()
+
+
 def test_an_excess_goes_to_the_latest_principal_and_cuts_the_later_months_interest() -> None:
     # On 5 February: installment 1 (1030.00, the current one), then 500.00 early on installment 3's principal.
     s = state(FEB10, pay(day(FEB10, -5), "1530.00"))

@@ -24,6 +24,7 @@ from fairdun.domain.loans import (
     build_schedule,
     due_dates,
     level_payment,
+    monthly_interest,
     parse_product,
 )
 
@@ -77,6 +78,11 @@ def test_fees_come_with_every_installment_and_the_upfront_fee_with_the_first() -
     p = product(EP, term=3, installment_fee=D("5.00"), upfront_fee=D("50.00"))
     schedule = build_schedule(p, D("3000.00"), date(2024, 1, 15))
     assert [i.fee for i in schedule] == [D("55.00"), D("5.00"), D("5.00")]
+
+
+def test_a_months_interest_multiplies_before_it_divides_so_a_half_cent_rounds_up() -> None:
+    # 18.75 x 1.6 % / 12 = 0.025 exactly; dividing the rate first would give 0.02499... and round down.
+    assert monthly_interest(D("18.75"), D("0.016")) == D("0.03")
 
 
 def test_a_zero_rate_loan_splits_the_principal_and_charges_no_interest() -> None:

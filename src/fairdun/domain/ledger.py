@@ -11,7 +11,7 @@ The rules, in the order a day is processed:
    is more than ``grace_days`` after the due date and not inside a hardship pause: ``quantize(principal × daily
    rate)`` per installment per day. Paying on the due date, or within the grace days, costs no penalty; grace
    is not retroactive.
-2. **Payments** of the day, in the order given, are allocated:
+2. **Payments** and waivers of the day are taken in the order given. A payment is allocated:
 
    a. to installments due on or before the day, oldest first, by the product's waterfall (see
       :class:`fairdun.domain.loans.AllocationOrder`);
@@ -23,8 +23,8 @@ The rules, in the order a day is processed:
       began charges neither interest nor fee;
    d. whatever is left is ``unapplied`` (an overpayment to refund).
 
-3. **Waivers** of the day reduce what an installment owes (oldest started installment first, or the one named).
-4. **Days past due**: an installment that still owes principal, interest or fee after its due date is past due
+   A **waiver** reduces what is owed on one component (oldest begun installment first, or the one named).
+3. **Days past due**: an installment that still owes principal, interest or fee after its due date is past due
    by the number of days since the due date, not counting days inside a hardship pause. An unpaid penalty alone
    does not keep an installment past due. The loan's DPD is its oldest past-due installment's.
 
@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from fairdun.domain.errors import DomainError
-from fairdun.domain.loans import AllocationOrder, Component, Installment, Product
+from fairdun.domain.loans import AllocationOrder, Component, Installment, Product, monthly_interest
 from fairdun.domain.money import ZERO, is_cents, quantize
 
 ONE_DAY = timedelta(days=1)
@@ -287,7 +287,7 @@ def merge_pauses(pauses: Iterable[PauseGranted]) -> tuple[tuple[date, date], ...
 class _Row:
     """One installment while the events replay. Mutable, and never seen outside this module."""
 
-    __slots__ = ("fee", "frozen", "inst", "interest", "paid", "penalty", "settled_on", "waived")
+    __slots__ = ("fee", "inst", "interest", "paid", "penalty", "settled_on", "waived")
 
     def __init__(self, inst: Installment) -> None:
         self.inst = inst
@@ -296,7 +296,6 @@ class _Row:
         self.penalty = ZERO
         self.paid = dict.fromkeys(Component, ZERO)
         self.waived = dict.fromkeys(Component, ZERO)
-        self.frozen = False
         # An installment that never owed anything (a 0 % interest-first month) is settled from its start.
         self.settled_on: date | None = inst.start if inst.total == 0 else None
 
@@ -313,6 +312,7 @@ class _Row:
         return self.charged(component) - self.paid[component] - self.waived[component]
 
     def open(self) -> bool:
+        """Still owes principal, interest or fee (what keeps an installment past due)."""
         return any(self.owed(c) > 0 for c in _OWED)
 
     def amounts(self, of: dict[Component, Decimal] | None = None) -> Amounts:
@@ -322,12 +322,18 @@ class _Row:
 
 
 class _Ledger:
-    """The replay: day by day over the days on which something happens."""
+    """The replay, over the days on which something happens.
+
+    Three cursors keep a day's work proportional to the installments in play rather than to the term: rows
+    before ``frozen`` have begun (their interest and fee are fixed), rows before ``first_open`` owe no principal,
+    interest or fee, and rows before ``cleared`` owe nothing at all. An installment that stops owing never owes
+    again within one replay (reversals are taken out before it starts), so the cursors only move forwards.
+    """
 
     def __init__(self, product: Product, schedule: Sequence[Installment], events: Iterable[LoanEvent]) -> None:
         _check_schedule(schedule)
         self.product = product
-        self.rate = product.monthly_rate
+        self.grace = timedelta(days=product.grace_days)
         self.rows = [_Row(inst) for inst in schedule]
         # The scheduled principal of each installment and all after it.
         self.remaining: list[Decimal] = []
@@ -340,6 +346,9 @@ class _Ledger:
         self.next_day = 0
         self.last: date | None = None
         self.applied: list[AppliedPayment] = []
+        self.frozen = self.first_open = self.cleared = 0
+        self.touched: set[int] = set()
+        self.repaid_early = False
 
     def advance(self, until: date) -> None:
         """Process every day with events up to ``until``, and ``until`` itself. Only ever forwards."""
@@ -350,100 +359,120 @@ class _Ledger:
             self._process(until)
 
     def _process(self, day: date) -> None:
+        rows, n = self.rows, len(self.rows)
         self._accrue(day)
-        # A month's interest is fixed when the month begins, by what was repaid early before that day.
-        self._reprice(freeze_by=day)
+        # A month's interest is fixed when it begins: the last repricing already counted every early repayment
+        # made before this day, so fixing it only moves the cursor.
+        while self.frozen < n and rows[self.frozen].inst.start <= day:
+            self.frozen += 1
+        self.touched.clear()
+        self.repaid_early = False
         for event in self.pending.pop(day, ()):
             if isinstance(event, PaymentReceived):
                 self._pay(event)
             else:
                 self._waive(event)
-        self._reprice(freeze_by=None)
-        for row in self.rows:
+        if self.repaid_early:
+            self._reprice()
+            self.touched.update(range(self.frozen, n))
+        for k in self.touched:
+            row = rows[k]
             if row.settled_on is None and not row.open():
                 row.settled_on = day
+        while self.first_open < n and not rows[self.first_open].open():
+            self.first_open += 1
+        while self.cleared < min(self.first_open, self.frozen) and rows[self.cleared].owed(Component.PENALTY) <= 0:
+            self.cleared += 1
         self.last = day
 
     def _accrue(self, day: date) -> None:
         """Penalty for the days after the last processed one, through ``day``; no events fall in between."""
-        rate, grace = self.product.penalty_daily_rate, self.product.grace_days
+        rate = self.product.penalty_daily_rate
         if rate == 0:
             return
-        for row in self.rows:
+        for row in self.rows[self.first_open :]:
+            after = row.inst.due + self.grace
+            if after >= day:
+                break
             principal = row.owed(Component.PRINCIPAL)
             if principal <= 0:
                 continue
-            after = row.inst.due + timedelta(days=grace)
             if self.last is not None:
                 after = max(after, self.last)
             days = days_counted(after, day, self.pauses)
             if days:
                 row.penalty += quantize(principal * rate) * days
 
-    def _reprice(self, freeze_by: date | None) -> None:
-        """Interest and fee of the months not yet begun, from the principal repaid early on them and later ones;
-        months beginning by ``freeze_by`` keep theirs from now on. Begun months are a prefix of the schedule."""
+    def _reprice(self) -> None:
+        """Interest and fee of the months not yet begun, from the principal repaid early on them and later ones."""
         early = ZERO
-        for k in range(len(self.rows) - 1, -1, -1):
+        for k in range(len(self.rows) - 1, self.frozen - 1, -1):
             row = self.rows[k]
-            if row.frozen:
-                break
             early += row.paid[Component.PRINCIPAL]
             if early and early >= self.remaining[k]:
                 row.interest, row.fee = ZERO, ZERO
             else:
-                row.interest, row.fee = max(ZERO, row.inst.interest - quantize(early * self.rate)), row.inst.fee
-            if freeze_by is not None and row.inst.start <= freeze_by:
-                row.frozen = True
+                row.interest, row.fee = (
+                    max(ZERO, row.inst.interest - monthly_interest(early, self.product.annual_rate)),
+                    row.inst.fee,
+                )
 
     def _pay(self, payment: PaymentReceived) -> None:
         day, left = payment.on, payment.amount
         allocations: list[Allocation] = []
+        rows, n = self.rows, len(self.rows)
 
-        def take(row: _Row, component: Component) -> None:
+        def take(k: int, component: Component) -> None:
             nonlocal left
+            row = rows[k]
             amount = min(left, row.owed(component))
             if amount > 0:
                 row.paid[component] += amount
                 left -= amount
                 allocations.append(Allocation(row.inst.number, component, amount))
+                self.touched.add(k)
 
         waterfall = self.product.waterfall
-        due = [r for r in self.rows if r.inst.due <= day]
+        k = self.cleared
+        due = []
+        while k < n and rows[k].inst.due <= day:
+            due.append(k)
+            k += 1
         if self.product.allocation is AllocationOrder.BY_INSTALLMENT:
-            for row in due:
-                for component in waterfall:
-                    take(row, component)
+            pairs = [(row, component) for row in due for component in waterfall]
         else:
-            for component in waterfall:
-                for row in due:
-                    take(row, component)
-        for row in self.rows:
-            if row.inst.start <= day < row.inst.due:
-                for component in waterfall:
-                    take(row, component)
-        for row in reversed(self.rows):
-            if row.inst.start > day:
-                take(row, Component.PRINCIPAL)
+            pairs = [(row, component) for component in waterfall for row in due]
+        while k < n and rows[k].inst.start <= day:  # the current installment
+            pairs.extend((k, component) for component in waterfall)
+            k += 1
+        for row, component in pairs:
+            if left <= 0:
+                break
+            take(row, component)
+        for j in range(n - 1, k - 1, -1):  # months not begun, latest first
+            if left <= 0:
+                break
+            take(j, Component.PRINCIPAL)
+            self.repaid_early = True
         self.applied.append(AppliedPayment(payment.id, day, payment.amount, tuple(allocations), left))
 
     def _waive(self, waiver: Waived) -> None:
         left = waiver.amount
-        rows = [self.rows[waiver.installment - 1]] if waiver.installment else self.rows
-        for row in rows:
-            if row.inst.start <= waiver.on:
-                amount = min(left, row.owed(waiver.component))
-                if amount > 0:
-                    row.waived[waiver.component] += amount
-                    left -= amount
+        numbers = [waiver.installment - 1] if waiver.installment else range(self.cleared, len(self.rows))
+        for k in numbers:
+            row = self.rows[k]
+            if row.inst.start > waiver.on or left <= 0:
+                break
+            amount = min(left, row.owed(waiver.component))
+            if amount > 0:
+                row.waived[waiver.component] += amount
+                left -= amount
+                self.touched.add(k)
 
     def loan_dpd(self, day: date) -> int:
         """The loan's DPD on ``day``, at or after the last processed day and before the next one with events."""
-        for row in self.rows:
-            if row.inst.due >= day:
-                return 0
-            if row.open():
-                return days_counted(row.inst.due, day, self.pauses)
+        if self.first_open < len(self.rows) and self.rows[self.first_open].inst.due < day:
+            return days_counted(self.rows[self.first_open].inst.due, day, self.pauses)
         return 0
 
     def state(self, as_of: date) -> LoanState:

@@ -133,7 +133,8 @@ class Product:
 
     @property
     def monthly_rate(self) -> Decimal:
-        """The annual rate over twelve, unrounded."""
+        """The annual rate over twelve, to 34 digits (for the annuity formula; interest uses
+        :func:`monthly_interest`, which keeps ties exact)."""
         with localcontext(ARITHMETIC):
             return self.annual_rate / 12
 
@@ -263,9 +264,9 @@ def build_schedule(
 
 def _amortize(product: Product, principal: Decimal) -> tuple[list[Decimal], list[Decimal]]:
     """The principal and interest parts, installment by installment."""
-    n, rate = product.term_months, product.monthly_rate
+    n, rate, annual = product.term_months, product.monthly_rate, product.annual_rate
     if product.method is RepaymentMethod.INTEREST_FIRST:
-        interest = _interest(principal, rate)
+        interest = monthly_interest(principal, annual)
         return [ZERO] * (n - 1) + [principal], [interest] * n
     if product.method is RepaymentMethod.EQUAL_PRINCIPAL or rate == 0:
         principals = list(split(principal, n))
@@ -274,17 +275,22 @@ def _amortize(product: Product, principal: Decimal) -> tuple[list[Decimal], list
         principals, balance = [], principal
         for _ in range(n - 1):
             # Capped so a tiny loan over a long term, whose payment rounds up, never pays off more than it owes.
-            part = min(payment - _interest(balance, rate), balance)
+            part = min(payment - monthly_interest(balance, annual), balance)
             principals.append(part)
             balance -= part
         principals.append(balance)
     interests, balance = [], principal
     for part in principals:
-        interests.append(_interest(balance, rate))
+        interests.append(monthly_interest(balance, annual))
         balance -= part
     return principals, interests
 
 
-def _interest(balance: Decimal, monthly_rate: Decimal) -> Decimal:
+def monthly_interest(balance: Decimal, annual_rate: Decimal) -> Decimal:
+    """One month's interest on ``balance``: ``balance × annual_rate / 12``, in cents.
+
+    Multiplied before it is divided, so a tie stays a tie: 18.75 at 1.6 % is 0.025 a month, which rounds to
+    0.03, where 18.75 × (0.016 / 12) would be 0.0249999... and round to 0.02.
+    """
     with localcontext(ARITHMETIC):
-        return quantize(balance * monthly_rate)
+        return quantize(balance * annual_rate / 12)
