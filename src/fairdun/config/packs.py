@@ -104,6 +104,10 @@ class PackLoader:
         return self.load(name_or_path)
 
     def load(self, name_or_path: str, relative_to: Path | None = None, chain: tuple[str, ...] = ()) -> Pack:
+        if relative_to is None and not chain:
+            hit = self._cache.get(name_or_path)
+            if hit is not None:
+                return hit
         key, text, source = self._locate(name_or_path, relative_to)
         if key in chain:
             raise PackError(source, "extends itself through " + " -> ".join([*chain, key]), field="extends")
@@ -123,6 +127,8 @@ class PackLoader:
                 raise PackError(source, str(exc.args[0]), field="extends") from None
         pack = build_pack(doc, source, self.screener, base)
         self._cache[key] = pack
+        if relative_to is None and not chain:
+            self._cache[name_or_path] = pack
         return pack
 
     def _locate(self, name_or_path: str, relative_to: Path | None) -> tuple[str, str, str]:

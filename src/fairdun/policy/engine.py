@@ -75,7 +75,8 @@ def evaluate(request: ContactRequest, pack: Pack | None = None) -> Decision:
         effect = Effect.ALLOW
     next_at = None
     if denied and waitable and not indeterminate:
-        found = _next_allowed(ctx, [c for r in applicable for c in r.checks])
+        # Time-independent checks all allowed already (one that denies makes waiting useless).
+        found = _next_allowed(ctx, [c for r in applicable for c in r.checks if c.time_dependent])
         if found is not None:
             next_at = to_local(ctx.tz, found)
     return Decision(effect, pack.label, tuple(reasons), next_at, tuple(evaluated))

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fairdun.domain.contact import Role
 
@@ -57,6 +58,7 @@ def _is_cjk(ch: str) -> bool:
     return 0x3400 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FA1F
 
 
+@lru_cache(maxsize=4096)
 def _is_separator(ch: str) -> bool:
     if ch.isspace():
         return True
@@ -74,13 +76,30 @@ class Normalised:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def normalise(text: str, variants: Mapping[str, str]) -> Normalised:
+def _fold(ch: str, table: dict[str, str], variants: Mapping[str, str]) -> str:
+    folded = table.get(ch)
+    if folded is None:
+        folded = "".join(variants.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
+        if len(table) < 65_536:  # memoisation only; bounded so odd input cannot grow it without end
+            table[ch] = folded
+    return folded
+
+
+def normalise(text: str, variants: Mapping[str, str], table: dict[str, str] | None = None) -> Normalised:
+    table = {} if table is None else table
     chars: list[str] = []
     origin: list[int] = []
     for i, raw in enumerate(text):
-        for ch in unicodedata.normalize("NFKC", raw).lower():
-            chars.append(variants.get(ch, ch))
+        folded = table.get(raw)
+        if folded is None:
+            folded = _fold(raw, table, variants)
+        if len(folded) == 1:
+            chars.append(folded)
             origin.append(i)
+        else:
+            for ch in folded:
+                chars.append(ch)
+                origin.append(i)
     # Drop separators between two CJK characters; collapse other runs of whitespace to one space.
     out: list[str] = []
     out_origin: list[int] = []
@@ -124,6 +143,7 @@ class Screener:
     ) -> None:
         self.entries = tuple(entries)
         self.variants: dict[str, str] = dict(variants or {})
+        self._fold: dict[str, str] = {}
         groups: dict[tuple[str, frozenset[Role] | None], list[str]] = {}
         for entry in self.entries:
             groups.setdefault((entry.category, entry.roles), []).append(entry.pattern)
@@ -135,7 +155,7 @@ class Screener:
         self._safe = re.compile("|".join(f"(?:{p})" for p in safe)) if safe else None
 
     def screen(self, text: str, role: Role | None = None) -> tuple[Finding, ...]:
-        norm = normalise(text, self.variants)
+        norm = normalise(text, self.variants, self._fold)
         safe_spans = [m.span() for m in self._safe.finditer(norm.text)] if self._safe else []
         findings: list[Finding] = []
         for category, roles, regex in self._compiled:

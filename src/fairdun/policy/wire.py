@@ -82,7 +82,38 @@ def _parse_attempt(data: object) -> Attempt:
     )
 
 
+_CHANNELS = {c.value: c for c in Channel}
+_DIRECTIONS = {d.value: d for d in Direction}
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
 def _parse_event(data: object, path: str) -> ContactEvent:
+    # Fast path for well-formed events (histories are long); anything odd takes the strict path, which names
+    # the field that is wrong.
+    if type(data) is dict:
+        try:
+            at = datetime.fromisoformat(data["at"])
+            debt, party, address = data["debt"], data["party"], data["address"]
+            if (
+                at.utcoffset() is not None
+                and type(debt) is str
+                and type(party) is str
+                and type(address) is str
+                and debt.strip()
+                and party.strip()
+                and address.strip()
+            ):
+                return ContactEvent(
+                    at,
+                    debt,
+                    party,
+                    address,
+                    _CHANNELS[data["channel"]],
+                    _DIRECTIONS[data["direction"]],
+                    _OUTCOMES[data["outcome"]],
+                )
+        except (KeyError, TypeError, ValueError):
+            pass
     r = Reader(data, path)
     return ContactEvent(
         at=_instant(r.raw("at"), r.at("at")),
