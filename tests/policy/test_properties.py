@@ -87,8 +87,8 @@ def violations(pack: str, sent: list[Sent]) -> list[str]:
         if pack == "cn" and s.channel in VOICE:
             if _count(prior, day, 1, conv) >= 3:
                 found.append(f"{s.local} 4th conversation")
-            address = s.address
-            if _count(prior, day, 1, lambda p: p.channel in VOICE and p.address == address) >= 6:
+            same_number = [p for p in prior if p.address == s.address]
+            if _count(same_number, day, 1, lambda p: p.channel in VOICE) >= 6:
                 found.append(f"{s.local} 7th dial")
         if pack == "us" and s.channel in VOICE:
             placed = lambda p: p.channel in VOICE and p.outcome is not Outcome.FAILED  # noqa: E731
