@@ -26,9 +26,11 @@ class GateService:
 
     resolve: PackResolver
     default_pack: str = "cn"
+    override: bool = False
+    """When set, ``default_pack`` is used for every request, whatever pack the request names."""
 
     def parse(self, document: object) -> ContactRequest:
-        return parse_request(document, self.resolve, self.default_pack)
+        return parse_request(document, self.resolve, self.default_pack, override=self.override)
 
     def check(self, document: object) -> Decision:
         return evaluate(self.parse(document))

@@ -128,14 +128,14 @@ def packs_show(
     extends = f", extends {pack.extends}" if pack.extends else ""
     table = Table(title=f"{pack.label}: {pack.title}{extends}", show_lines=True)
     table.add_column("Rule", no_wrap=True)
-    table.add_column("Applies to")
-    table.add_column("Checks")
-    table.add_column("Citation")
+    table.add_column("What it enforces", ratio=3, overflow="fold")
+    table.add_column("Citation", ratio=2, overflow="fold")
     for row in rows:
         cites = "\n".join(
             f"{c['law']}, {c['article']} [{c['confidence'] or '?'}; checked {c['checked']}]" for c in row["citations"]
         )
-        table.add_row(f"{row['id']}\n{row['title']}", row["applies_to"], "\n".join(row["checks"]), cites)
+        enforces = "\n".join([row["title"], f"applies to: {row['applies_to']}", *row["checks"]])
+        table.add_row(row["id"], enforces, cites)
     Console(soft_wrap=False).print(table)
 
 
@@ -164,7 +164,7 @@ def _read_documents(text: str) -> tuple[list[Any], list[int], bool]:
 def gate_check(
     pack: Annotated[
         str | None,
-        typer.Option("--pack", help="Pack for requests that name none: a built-in name or a .toml path."),
+        typer.Option("--pack", help="Pack for every request (overrides a request's own 'pack'): a name or a .toml path."),
     ] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: zh or en.")] = None,
 ) -> None:
@@ -180,6 +180,7 @@ def gate_check(
     if pack is not None:
         _load(application, pack)
         gate.default_pack = pack
+        gate.override = True
     documents, line_numbers, single = _read_documents(sys.stdin.read())
     for document, n in zip(documents, line_numbers, strict=True):
         if not isinstance(document, dict):

@@ -193,12 +193,16 @@ def _clock(seconds: int) -> time:
     return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
 
 
-def parse_request(data: object, resolve: PackResolver, default_pack: str = "cn") -> ContactRequest:
-    """A :class:`ContactRequest` from a decoded JSON object, its pack resolved by name or path."""
+def parse_request(
+    data: object, resolve: PackResolver, default_pack: str = "cn", *, override: bool = False
+) -> ContactRequest:
+    """A :class:`ContactRequest` from a decoded JSON object, its pack resolved by name or path.
+
+    The request's own ``pack`` is used unless it has none or ``override`` is set; then ``default_pack`` is."""
     try:
         r = Reader(data, "")
         pack_name = r.raw("pack", None)
-        if pack_name is None:
+        if pack_name is None or override:
             pack_name = default_pack
         if not isinstance(pack_name, str) or not pack_name:
             raise FieldError("pack", f"expected a pack name or path, got {type_name(pack_name)}")
