@@ -48,8 +48,11 @@ def test_every_builtin_rule_cites_a_law_an_article_and_a_check_date(loader: Pack
         for rule in pack.rules:
             assert rule.citations, rule.id
             for c in rule.citations:
-                assert c.law and c.article and c.checked.year >= 2026
-            assert rule.message_zh and rule.message_en
+                assert c.law
+                assert c.article
+                assert c.checked.year >= 2026
+            assert rule.message_zh
+            assert rule.message_en
 
 
 def test_a_user_pack_extends_cn_overrides_a_rule_and_adds_one(loader: PackLoader) -> None:

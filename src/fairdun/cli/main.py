@@ -164,7 +164,9 @@ def _read_documents(text: str) -> tuple[list[Any], list[int], bool]:
 def gate_check(
     pack: Annotated[
         str | None,
-        typer.Option("--pack", help="Pack for every request (overrides a request's own 'pack'): a name or a .toml path."),
+        typer.Option(
+            "--pack", help="Pack for every request (overrides a request's own 'pack'): a name or a .toml path."
+        ),
     ] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: zh or en.")] = None,
 ) -> None:

@@ -76,60 +76,85 @@ class Normalised:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def _fold(ch: str, table: dict[str, str], variants: Mapping[str, str]) -> str:
-    folded = table.get(ch)
-    if folded is None:
-        folded = "".join(variants.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
-        if len(table) < 65_536:  # memoisation only; bounded so odd input cannot grow it without end
-            table[ch] = folded
-    return folded
+class Folder:
+    """Per-character folding (NFKC, lower case, variants), learnt as characters are met and applied with
+    ``str.translate``. Memoisation only: bounded, so odd input cannot grow it without end."""
 
+    LIMIT = 65_536
 
-def normalise(text: str, variants: Mapping[str, str], table: dict[str, str] | None = None) -> Normalised:
-    table = {} if table is None else table
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, raw in enumerate(text):
-        folded = table.get(raw)
+    def __init__(self, variants: Mapping[str, str]) -> None:
+        self.variants = variants
+        self.table: dict[int, str] = {}
+        self.multi: set[str] = set()  # characters that fold to more or fewer than one character
+        self.separators: set[str] = set()  # folded characters that are separators
+
+    def fold(self, ch: str) -> str:
+        folded = self.table.get(ord(ch))
         if folded is None:
-            folded = _fold(raw, table, variants)
-        if len(folded) == 1:
-            chars.append(folded)
-            origin.append(i)
-        else:
-            for ch in folded:
-                chars.append(ch)
-                origin.append(i)
-    # Drop separators between two CJK characters; collapse other runs of whitespace to one space.
+            folded = "".join(self.variants.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
+            if len(self.table) < self.LIMIT:
+                self.table[ord(ch)] = folded
+                if len(folded) != 1:
+                    self.multi.add(ch)
+                self.separators.update(c for c in folded if _is_separator(c))
+        return folded
+
+    def learn(self, text: str) -> bool:
+        """Learn the text's characters; True when every one is known and folds to exactly one."""
+        table = self.table
+        unknown = [ch for ch in set(text) if ord(ch) not in table]
+        for ch in unknown:
+            self.fold(ch)
+        return len(table) < self.LIMIT and self.multi.isdisjoint(text)
+
+
+def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = None) -> Normalised:
+    folder = folder or Folder(variants)
+    if folder.learn(text):
+        folded = text.translate(folder.table)
+        base: list[int] | range = range(len(text))
+    else:
+        pieces: list[str] = []
+        base = []
+        for i, raw in enumerate(text):
+            f = folder.fold(raw)
+            pieces.append(f)
+            base.extend([i] * len(f))
+        folded = "".join(pieces)
+    seps = folder.separators
+    positions = [i for i, c in enumerate(folded) if c in seps or (c.isspace())]
+    if not positions:
+        return Normalised(folded, tuple(base))
+    # Drop separator runs between two CJK characters; collapse whitespace runs to one space.
+    n = len(folded)
     out: list[str] = []
-    out_origin: list[int] = []
-    n = len(chars)
-    i = 0
-    while i < n:
-        ch = chars[i]
-        if _is_separator(ch):
-            j = i
-            while j < n and _is_separator(chars[j]):
-                j += 1
-            prev = out[-1] if out else ""
-            nxt = chars[j] if j < n else ""
-            if prev and nxt and _is_cjk(prev) and _is_cjk(nxt):
-                i = j
-                continue
-            run = chars[i:j]
-            if all(c.isspace() for c in run):
-                if out and out[-1] != " ":
+    origin: list[int] = []
+    done = 0  # folded[:done] is handled
+    k = 0
+    while k < len(positions):
+        i = positions[k]
+        j = i + 1
+        k += 1
+        while k < len(positions) and positions[k] == j:
+            j += 1
+            k += 1
+        out.append(folded[done:i])
+        origin.extend(base[done:i])
+        prev = folded[i - 1] if i > 0 else ""
+        nxt = folded[j] if j < n else ""
+        run = folded[i:j]
+        if not (prev and nxt and _is_cjk(prev) and _is_cjk(nxt)):
+            if run.isspace():
+                if i > 0:
                     out.append(" ")
-                    out_origin.append(origin[i])
+                    origin.append(base[i])
             else:
-                out.extend(run)
-                out_origin.extend(origin[i:j])
-            i = j
-            continue
-        out.append(ch)
-        out_origin.append(origin[i])
-        i += 1
-    return Normalised("".join(out), tuple(out_origin))
+                out.append(run)
+                origin.extend(base[i:j])
+        done = j
+    out.append(folded[done:])
+    origin.extend(base[done:])
+    return Normalised("".join(out), tuple(origin))
 
 
 class Screener:
@@ -143,7 +168,7 @@ class Screener:
     ) -> None:
         self.entries = tuple(entries)
         self.variants: dict[str, str] = dict(variants or {})
-        self._fold: dict[str, str] = {}
+        self._folder = Folder(self.variants)
         groups: dict[tuple[str, frozenset[Role] | None], list[str]] = {}
         for entry in self.entries:
             groups.setdefault((entry.category, entry.roles), []).append(entry.pattern)
@@ -155,7 +180,7 @@ class Screener:
         self._safe = re.compile("|".join(f"(?:{p})" for p in safe)) if safe else None
 
     def screen(self, text: str, role: Role | None = None) -> tuple[Finding, ...]:
-        norm = normalise(text, self.variants, self._fold)
+        norm = normalise(text, self.variants, self._folder)
         safe_spans = [m.span() for m in self._safe.finditer(norm.text)] if self._safe else []
         findings: list[Finding] = []
         for category, roles, regex in self._compiled:
