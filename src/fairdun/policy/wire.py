@@ -87,7 +87,7 @@ _DIRECTIONS = {d.value: d for d in Direction}
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
-def _parse_event(data: object, path: str) -> ContactEvent:
+def _parse_event(data: object, index: int) -> ContactEvent:
     # Fast path for well-formed events (histories are long); anything odd takes the strict path, which names
     # the field that is wrong.
     if type(data) is dict:
@@ -114,7 +114,7 @@ def _parse_event(data: object, path: str) -> ContactEvent:
                 )
         except (KeyError, TypeError, ValueError):
             pass
-    r = Reader(data, path)
+    r = Reader(data, join("history", index))
     return ContactEvent(
         at=_instant(r.raw("at"), r.at("at")),
         debt=r.string("debt"),
@@ -211,7 +211,7 @@ def parse_request(
         history = (
             None
             if raw_history is None
-            else tuple(_parse_event(e, join("history", i)) for i, e in enumerate(raw_history))
+            else tuple(_parse_event(e, i) for i, e in enumerate(raw_history))
         )
         facts = _parse_facts(r.raw("facts", None))
     except FieldError as exc:
