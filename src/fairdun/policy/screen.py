@@ -157,8 +157,40 @@ def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = No
     return Normalised("".join(out), tuple(origin))
 
 
+_CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
+_CYRILLIC_CHARS = "\u0400-\u04ff"
+_HAS_CJK = re.compile(f"[{_CJK_CHARS}]")
+_HAS_CYRILLIC = re.compile(f"[{_CYRILLIC_CHARS}]")
+_HAS_LATIN = re.compile("[a-z]")
+# Segments a script's patterns read: runs of text free of the other scripts' letters.
+_SEGMENTS = {
+    "latin": (re.compile(f"[^{_CJK_CHARS}{_CYRILLIC_CHARS}]+"), _HAS_LATIN),
+    "cyrillic": (re.compile(f"[^{_CJK_CHARS}a-z]+"), _HAS_CYRILLIC),
+}
+
+
+def script_of(pattern: str) -> str:
+    """The script a pattern is written in: ``cjk`` if it holds a Chinese character, ``cyrillic`` if it holds a
+    Cyrillic letter, else ``latin``."""
+    if _HAS_CJK.search(pattern):
+        return "cjk"
+    if _HAS_CYRILLIC.search(pattern):
+        return "cyrillic"
+    return "latin"
+
+
+def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
 class Screener:
-    """Finds violations by category in a message, given the recipient's role."""
+    """Finds violations by category in a message, given the recipient's role.
+
+    Each pattern runs only where its script appears: Chinese patterns over the whole text when it holds Chinese,
+    English ones over the runs of text without Chinese or Cyrillic letters, Russian ones likewise. A Chinese SMS
+    with one English word ("App") then costs the English patterns three characters, not the whole message, and
+    word boundaries (``\\b``) fall where a Latin word meets Chinese text.
+    """
 
     def __init__(
         self,
@@ -169,28 +201,46 @@ class Screener:
         self.entries = tuple(entries)
         self.variants: dict[str, str] = dict(variants or {})
         self._folder = Folder(self.variants)
-        groups: dict[tuple[str, frozenset[Role] | None], list[str]] = {}
+        groups: dict[tuple[str, str, frozenset[Role] | None], list[str]] = {}
         for entry in self.entries:
-            groups.setdefault((entry.category, entry.roles), []).append(entry.pattern)
-        self._compiled = tuple(
-            (category, roles, re.compile("|".join(f"(?:{p})" for p in patterns)))
-            for (category, roles), patterns in groups.items()
-        )
-        safe = tuple(safe_patterns)
-        self._safe = re.compile("|".join(f"(?:{p})" for p in safe)) if safe else None
+            groups.setdefault((script_of(entry.pattern), entry.category, entry.roles), []).append(entry.pattern)
+        self._compiled: dict[str, list[tuple[str, frozenset[Role] | None, re.Pattern[str]]]] = {}
+        for (script, category, roles), patterns in groups.items():
+            self._compiled.setdefault(script, []).append((category, roles, _alternation(patterns)))
+        safe_groups: dict[str, list[str]] = {}
+        for pattern in safe_patterns:
+            safe_groups.setdefault(script_of(pattern), []).append(pattern)
+        self._safe = {script: _alternation(patterns) for script, patterns in safe_groups.items()}
+
+    def _segments(self, text: str) -> dict[str, list[tuple[int, str]]]:
+        out: dict[str, list[tuple[int, str]]] = {"cjk": [(0, text)] if _HAS_CJK.search(text) else []}
+        for script, (runs, letters) in _SEGMENTS.items():
+            if not letters.search(text):
+                out[script] = []
+            elif runs.fullmatch(text):
+                out[script] = [(0, text)]
+            else:
+                out[script] = [(m.start(), m.group()) for m in runs.finditer(text) if letters.search(m.group())]
+        return out
 
     def screen(self, text: str, role: Role | None = None) -> tuple[Finding, ...]:
         norm = normalise(text, self.variants, self._folder)
-        safe_spans = [m.span() for m in self._safe.finditer(norm.text)] if self._safe else []
         findings: list[Finding] = []
-        for category, roles, regex in self._compiled:
-            if roles is not None and (role is None or role not in roles):
+        for script, segments in self._segments(norm.text).items():
+            compiled = self._compiled.get(script)
+            if not segments or not compiled:
                 continue
-            for m in regex.finditer(norm.text):
-                s, e = m.span()
-                if s == e or any(a <= s and e <= b for a, b in safe_spans):
-                    continue
-                start, end = norm.span(s, e)
-                findings.append(Finding(category, start, end, text[start:end]))
+            safe = self._safe.get(script)
+            for offset, segment in segments:
+                safe_spans = [m.span() for m in safe.finditer(segment)] if safe else []
+                for category, roles, regex in compiled:
+                    if roles is not None and (role is None or role not in roles):
+                        continue
+                    for m in regex.finditer(segment):
+                        s, e = m.span()
+                        if s == e or any(a <= s and e <= b for a, b in safe_spans):
+                            continue
+                        start, end = norm.span(s + offset, e + offset)
+                        findings.append(Finding(category, start, end, text[start:end]))
         findings.sort(key=lambda f: (f.start, f.category))
         return tuple(findings)
