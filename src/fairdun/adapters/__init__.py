@@ -1,0 +1,1 @@
+"""Adapters: the application's ports implemented by technology (SQLAlchemy, HTTP, SMTP, files)."""
