@@ -19,7 +19,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any, ClassVar, Protocol
 
-from fairdun.domain.contact import Channel, ContactEvent, Direction, Outcome, Purpose, Role, event_code
+from fairdun.domain.contact import Attempt, Channel, ContactEvent, Direction, Outcome, Purpose, Role, event_code
 from fairdun.policy.decision import Effect
 from fairdun.policy.errors import FieldError
 from fairdun.policy.localtime import DAY_SECONDS, day_start, local_parts, wall_to_epoch
@@ -211,6 +211,7 @@ class TimeWindow:
 # cap
 
 _SAME_KEYS = ("party", "address", "debt")
+_ATTEMPT_PATHS = {"party": "recipient.party", "address": "recipient.address", "debt": "debt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class Cap:
     codes: frozenset[int]
     same: tuple[str, ...]
     key_of: Callable[[ContactEvent], Any]
+    target_of: Callable[[Attempt], Any]
     spec: str
 
     @classmethod
@@ -252,13 +254,8 @@ class Cap:
             f"{'/'.join(sorted(d.value for d in directions))} "
             f"{{{', '.join(sorted(o.value for o in outcomes))}}} per {'+'.join(ordered)} in {window}"
         )
-        return cls(maximum, days, codes, ordered, attrgetter(*ordered), spec)
-
-    def _target(self, ctx: Context) -> Any:
-        a = ctx.attempt
-        values = {"party": a.recipient.party, "address": a.recipient.address, "debt": a.debt}
-        picked = tuple(values[k] for k in self.same)
-        return picked[0] if len(picked) == 1 else picked
+        target_of = attrgetter(*(_ATTEMPT_PATHS[k] for k in ordered))
+        return cls(maximum, days, codes, ordered, attrgetter(*ordered), target_of, spec)
 
     def _count(self, ctx: Context, lo: float, hi: float) -> int:
         history = ctx.history
@@ -266,7 +263,7 @@ class Cap:
         ts = ctx.history_ts
         i = bisect_left(ts, lo) if lo > float("-inf") else 0
         j = bisect_left(ts, hi, i)
-        codes, key_of, target = self.codes, self.key_of, self._target(ctx)
+        codes, key_of, target = self.codes, self.key_of, self.target_of(ctx.attempt)
         n = 0
         for k in range(i, j):
             e = history[k]

@@ -41,8 +41,9 @@ def evaluate(request: ContactRequest, pack: Pack | None = None) -> Decision:
     reasons: list[Reason] = []
     denied = indeterminate = False
     waitable = True
+    key = (attempt.channel, attempt.recipient.role, attempt.purpose)
     for rule in pack.rules:
-        if not rule.applies_to(attempt):
+        if key not in rule.scope:
             continue
         evaluated.append(rule.id)
         applicable.append(rule)

@@ -53,6 +53,12 @@ class Rule:
     checks: tuple[Check, ...]
     document: Mapping[str, Any]
     source: str
+    scope: frozenset[tuple[Channel, Role, Purpose]] = frozenset()
+    """Every (channel, role, purpose) the rule applies to: one set lookup per attempt."""
+
+    def __post_init__(self) -> None:
+        scope = frozenset((c, r, p) for c in self.channels for r in self.roles for p in self.purposes)
+        object.__setattr__(self, "scope", scope)
 
     @property
     def citation(self) -> str:
@@ -63,11 +69,7 @@ class Rule:
         return any(c.time_dependent for c in self.checks)
 
     def applies_to(self, attempt: Attempt) -> bool:
-        return (
-            attempt.channel in self.channels
-            and attempt.recipient.role in self.roles
-            and attempt.purpose in self.purposes
-        )
+        return (attempt.channel, attempt.recipient.role, attempt.purpose) in self.scope
 
 
 @dataclass(frozen=True, slots=True)

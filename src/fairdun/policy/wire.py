@@ -208,11 +208,7 @@ def parse_request(
             raise FieldError("pack", f"expected a pack name or path, got {type_name(pack_name)}")
         attempt = _parse_attempt(r.raw("attempt"))
         raw_history = _list(r, "history")
-        history = (
-            None
-            if raw_history is None
-            else tuple(_parse_event(e, i) for i, e in enumerate(raw_history))
-        )
+        history = None if raw_history is None else tuple(_parse_event(e, i) for i, e in enumerate(raw_history))
         facts = _parse_facts(r.raw("facts", None))
     except FieldError as exc:
         raise RequestError(exc.field, exc.problem) from None
