@@ -31,7 +31,7 @@ def run(application: App, seed: int, console: Console) -> list[PackRun]:
         table.add_row(r.pack.label, str(r.planned), str(r.allowed), str(r.denied), str(r.indeterminate), top)
     console.print(table)
     lang = application.settings.lang
-    for r in runs[:2]:
+    for r in [r for r in runs if r.pack.name in ("cn", "us")]:
         console.print(f"\n[bold]{r.pack.label}[/bold]: how the gate explains itself")
         for attempt, decision in r.examples:
             when = attempt.at.strftime("%a %H:%M")
@@ -43,7 +43,8 @@ def run(application: App, seed: int, console: Console) -> list[PackRun]:
             if decision.next_allowed_at:
                 console.print(f"    next allowed at {decision.next_allowed_at.isoformat()}", highlight=False)
     console.print(
-        "\nEvery allowed attempt stayed inside every window and cap; "
-        "try one yourself: echo '{...}' | fairdun gate check (see docs/gate.md)."
+        "\nOnly allowed attempts entered the history the gate reads next, so the caps held all week "
+        "(tests/policy/test_properties.py checks that on random months with an independent checker). "
+        "Ask the gate yourself: fairdun gate check < examples/requests/night-call.json (see docs/gate.md)."
     )
     return runs
