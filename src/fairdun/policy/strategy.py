@@ -454,22 +454,23 @@ def _treatment(raw: object, name: str, source: str) -> Treatment:
         raw_steps = r.sequence("steps")
         steps = tuple(_step(item, join("steps", i), default_window, repeat) for i, item in enumerate(raw_steps))
         queue = agency = legal = None
-        if r.has("agent_queue"):
-            q = r.table("agent_queue")
+        if (q := _optional_table(r, "agent_queue")) is not None:
             queue = AgentQueue(_label(q, "name"), q.integer("from_day", minimum=1))
             q.finish()
-        if r.has("agency"):
-            a = r.table("agency")
+        if (a := _optional_table(r, "agency")) is not None:
             agency = AgencyPlacement(_label(a, "id"), a.integer("from_day", minimum=1))
             a.finish()
-        if r.has("legal_review"):
-            lr = r.table("legal_review")
+        if (lr := _optional_table(r, "legal_review")) is not None:
             legal = LegalReview(lr.integer("from_day", minimum=1))
             lr.finish()
         r.finish()
     except FieldError as exc:
         raise StrategyError(source, exc.problem, treatment=name, field=exc.field or None) from None
     return Treatment(name, steps, repeat, queue, agency, legal)
+
+
+def _optional_table(r: Reader, key: str) -> Reader | None:
+    return r.table(key) if r.raw(key, None) is not None else None
 
 
 def _label(r: Reader, key: str) -> str:
