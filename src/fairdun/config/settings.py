@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fairdun.config.packs import DEFAULT_PACK
 
 LANGUAGES = ("zh", "en")
+DEFAULT_DATABASE_URL = "sqlite:///./fairdun.db"
 
 
 class SettingsError(ValueError):
@@ -21,6 +22,8 @@ class Settings:
     """FAIRDUN_PACK: the pack used when a request names none (a built-in name or a path)."""
     lang: str = "zh"
     """FAIRDUN_LANG: the language of decision messages, zh or en."""
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # a URL may carry a password
+    """FAIRDUN_DATABASE_URL: the database, as a SQLAlchemy URL (a SQLite file by default)."""
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,4 +31,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     lang = env.get("FAIRDUN_LANG", "zh")
     if lang not in LANGUAGES:
         raise SettingsError(f"FAIRDUN_LANG: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-    return Settings(pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK, lang=lang)
+    database_url = env.get("FAIRDUN_DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL
+    if "://" not in database_url:  # the value itself is not shown: it may hold a password
+        raise SettingsError("FAIRDUN_DATABASE_URL: expected a URL such as sqlite:///./fairdun.db")
+    return Settings(pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK, lang=lang, database_url=database_url)

@@ -1,0 +1,39 @@
+"""Engines: made by :func:`make_engine` when the application starts, never at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def make_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for ``url`` (``sqlite:///./fairdun.db``, ``postgresql+psycopg://user@host/db``).
+
+    On SQLite, foreign keys are enforced and transactions are real: the ``sqlite3`` driver's legacy mode would
+    begin a transaction only before an INSERT, UPDATE or DELETE, so reads and DDL (a migration) would run outside
+    it. SQLAlchemy emits ``BEGIN`` itself instead, as its documentation recommends. ``options`` go to
+    :func:`sqlalchemy.create_engine`. To keep a PostgreSQL database's tables in one schema, put it in the URL:
+    ``...?options=-csearch_path%3Dfairdun``.
+    """
+    url = make_url(url)
+    engine = create_engine(url, **options)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None  # the driver stops emitting BEGIN; _sqlite_begin does it
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,158 @@
+"""The tables, as SQLAlchemy 2 typed models. Rows stay inside this adapter; repositories map them to domain values.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares the two). Check constraints
+name the enums' values as they were when the migration was written: a new channel or outcome needs a migration.
+No personal data is stored: borrowers and parties are opaque ids, addresses opaque references.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from fairdun.adapters.sqlalchemy.column_types import Cents, Rate, UtcDateTime
+from fairdun.domain.contact import Channel, Direction, Outcome
+from fairdun.domain.loans import AllocationOrder, Component, RepaymentMethod
+
+ID_LENGTH = 64
+"""Ids (loans, parties, debts, payments, contact records) are opaque strings of at most this many characters."""
+
+# Deterministic constraint names, the same on every database, so migrations can name what they drop.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EVENT_KINDS = ("payment", "reversal", "pause", "waiver")
+
+
+def one_of(column: str, values: type[StrEnum] | tuple[str, ...]) -> str:
+    """A CHECK expression: ``column`` holds one of ``values``."""
+    names = values if isinstance(values, tuple) else tuple(v.value for v in values)
+    return f"{column} IN ({', '.join(repr(v) for v in names)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("term_months > 0", name="term_months"),
+        CheckConstraint(one_of("method", RepaymentMethod), name="method"),
+        CheckConstraint(one_of("allocation", AllocationOrder), name="allocation"),
+        CheckConstraint("installment_fee_cents >= 0 AND upfront_fee_cents >= 0", name="fees"),
+        CheckConstraint("grace_days >= 0", name="grace_days"),
+    )
+
+    code: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    term_months: Mapped[int]
+    annual_rate: Mapped[Decimal] = mapped_column(Rate)
+    method: Mapped[str] = mapped_column(String(32))
+    installment_fee: Mapped[Decimal] = mapped_column("installment_fee_cents", Cents)
+    upfront_fee: Mapped[Decimal] = mapped_column("upfront_fee_cents", Cents)
+    penalty_daily_rate: Mapped[Decimal] = mapped_column(Rate)
+    grace_days: Mapped[int]
+    waterfall: Mapped[str] = mapped_column(String(64))
+    """The components in order, comma-separated: ``penalty,fee,interest,principal``."""
+    allocation: Mapped[str] = mapped_column(String(32))
+
+
+class LoanRow(Base):
+    __tablename__ = "loans"
+    __table_args__ = (CheckConstraint("principal_cents > 0", name="principal"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    product_code: Mapped[str] = mapped_column(ForeignKey("products.code"))
+    borrower: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    principal: Mapped[Decimal] = mapped_column("principal_cents", Cents)
+    disbursed_on: Mapped[date] = mapped_column(Date)
+
+    installments: Mapped[list[InstallmentRow]] = relationship(
+        order_by="InstallmentRow.number", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class InstallmentRow(Base):
+    __tablename__ = "installments"
+    __table_args__ = (
+        CheckConstraint("number > 0", name="number"),
+        CheckConstraint("start_on < due_on", name="period"),
+        CheckConstraint("principal_cents >= 0 AND interest_cents >= 0 AND fee_cents >= 0", name="amounts"),
+    )
+
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True)
+    start_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    principal: Mapped[Decimal] = mapped_column("principal_cents", Cents)
+    interest: Mapped[Decimal] = mapped_column("interest_cents", Cents)
+    fee: Mapped[Decimal] = mapped_column("fee_cents", Cents)
+
+
+class LoanEventRow(Base):
+    """One ledger event. ``kind`` says which of the nullable columns it uses (the ``shape`` check):
+
+    - ``payment``: ``effective_on``, ``amount_cents``, ``payment_id``
+    - ``reversal``: ``payment_id`` (the payment reversed), ``reason``
+    - ``pause``: ``effective_on`` (first day), ``ends_on`` (last day)
+    - ``waiver``: ``effective_on``, ``amount_cents``, ``component``, optionally ``installment``
+    """
+
+    __tablename__ = "loan_events"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", EVENT_KINDS), name="kind"),
+        CheckConstraint(
+            # Every column a branch compares is tested for NULL first: a CHECK that comes out NULL passes.
+            "(kind = 'payment' AND effective_on IS NOT NULL AND amount_cents IS NOT NULL AND amount_cents > 0"
+            " AND payment_id IS NOT NULL)"
+            " OR (kind = 'reversal' AND payment_id IS NOT NULL)"
+            " OR (kind = 'pause' AND effective_on IS NOT NULL AND ends_on IS NOT NULL AND ends_on >= effective_on)"
+            " OR (kind = 'waiver' AND effective_on IS NOT NULL AND amount_cents IS NOT NULL AND amount_cents > 0"
+            " AND component IS NOT NULL)",
+            name="shape",
+        ),
+        CheckConstraint(f"component IS NULL OR {one_of('component', Component)}", name="component"),
+        # A payment id is unique within its loan, and a payment is reversed at most once (NULLs never clash).
+        UniqueConstraint("loan_id", "kind", "payment_id"),
+    )
+
+    seq: Mapped[int] = mapped_column("id", primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column("amount_cents", Cents)
+    payment_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    component: Mapped[str | None] = mapped_column(String(16))
+    installment: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ContactEventRow(Base):
+    __tablename__ = "contact_events"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("direction", Direction), name="direction"),
+        CheckConstraint(one_of("outcome", Outcome), name="outcome"),
+        Index(None, "party", "occurred_at"),
+        Index(None, "debt", "occurred_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    debt: Mapped[str] = mapped_column(String(ID_LENGTH))
+    party: Mapped[str] = mapped_column(String(ID_LENGTH))
+    address_ref: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,89 @@
+"""The unit of work over a SQLAlchemy session: one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from fairdun.adapters.sqlalchemy.repositories import (
+    SqlAlchemyContactHistoryRepository,
+    SqlAlchemyLoanEventRepository,
+    SqlAlchemyLoanRepository,
+    SqlAlchemyProductRepository,
+)
+from fairdun.application.ports import PersistenceError
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    session: Session
+    products: SqlAlchemyProductRepository
+    loans: SqlAlchemyLoanRepository
+    loan_events: SqlAlchemyLoanEventRepository
+    contacts: SqlAlchemyContactHistoryRepository
+
+
+class SqlAlchemyUnitOfWork:
+    """:class:`fairdun.application.ports.UnitOfWork` on ``engine``. Each ``with`` block is a new session and
+    transaction; leaving it rolls back whatever was not committed and closes the session. Not reentrant."""
+
+    def __init__(self, engine: Engine) -> None:
+        # Rows never leave the repositories, so nothing needs reloading after a commit.
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._open: _Open | None = None
+
+    def __enter__(self) -> Self:
+        if self._open is not None:
+            raise PersistenceError("this unit of work is already in use; open another one")
+        session = self._sessions()
+        self._open = _Open(
+            session,
+            SqlAlchemyProductRepository(session),
+            SqlAlchemyLoanRepository(session),
+            SqlAlchemyLoanEventRepository(session),
+            SqlAlchemyContactHistoryRepository(session),
+        )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        current, self._open = self._current(), None
+        try:
+            current.session.rollback()
+        finally:
+            current.session.close()
+
+    def commit(self) -> None:
+        session = self._current().session
+        if not session.is_active:
+            raise PersistenceError("an earlier write failed; this unit of work can only roll back")
+        session.commit()
+
+    def rollback(self) -> None:
+        self._current().session.rollback()
+
+    @property
+    def products(self) -> SqlAlchemyProductRepository:
+        return self._current().products
+
+    @property
+    def loans(self) -> SqlAlchemyLoanRepository:
+        return self._current().loans
+
+    @property
+    def loan_events(self) -> SqlAlchemyLoanEventRepository:
+        return self._current().loan_events
+
+    @property
+    def contacts(self) -> SqlAlchemyContactHistoryRepository:
+        return self._current().contacts
+
+    def _current(self) -> _Open:
+        if self._open is None:
+            raise PersistenceError("use the unit of work inside a `with` block")
+        return self._open
