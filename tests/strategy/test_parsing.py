@@ -308,7 +308,7 @@ ERRORS = [
     pytest.param(put("segments", 2, value="calls"), "t.toml: segments[2]: expected a table, got a string", id="str"),
     pytest.param(
         put("segments", 2, "tier", value=["low"]),
-        "t.toml: segment M1/0-1000/low,medium: tier: unknown field",
+        "t.toml: segments[2].tier: unknown field (this table takes: arms, bands, buckets, tiers, treatment)",
         id="segment-typo",
     ),
     pytest.param(

@@ -368,8 +368,8 @@ def build_strategy(document: Mapping[str, Any], source: str, buckets: BucketTabl
     """A strategy from a parsed TOML document, or a :class:`StrategyError` naming ``source``, the segment or
     treatment, and the field. Bucket names are ``buckets``' names; unknown fields anywhere are errors."""
     try:
-        top = Reader(document, "")
-        meta = top.table("strategy")
+        top = _fields(Reader(document, ""), "strategy", "treatments", "segments")
+        meta = _fields(top.table("strategy"), "name", "version", "title", "description", "risk_tiers", "amount_bands")
         name = meta.string("name")
         if not NAME.match(name):
             raise FieldError(meta.at("name"), f"{name!r}: use lower case letters, digits, '-' or '_'")
@@ -446,7 +446,7 @@ def _treatment(raw: object, name: str, source: str) -> Treatment:
     try:
         if not NAME.match(name):
             raise FieldError("", f"{name!r} is not a treatment name: use lower case letters, digits, '-' or '_'")
-        r = Reader(raw, "")
+        r = _fields(Reader(raw, ""), "steps", "repeat_every_days", "window", "agent_queue", "agency", "legal_review")
         repeat = r.integer("repeat_every_days", minimum=1) if r.has("repeat_every_days") else None
         r.raw("repeat_every_days", None)
         default_window = _window(r, "window") if r.has("window") else None
@@ -454,13 +454,13 @@ def _treatment(raw: object, name: str, source: str) -> Treatment:
         raw_steps = r.sequence("steps")
         steps = tuple(_step(item, join("steps", i), default_window, repeat) for i, item in enumerate(raw_steps))
         queue = agency = legal = None
-        if (q := _optional_table(r, "agent_queue")) is not None:
+        if (q := _optional_table(r, "agent_queue", "name", "from_day")) is not None:
             queue = AgentQueue(_label(q, "name"), q.integer("from_day", minimum=1))
             q.finish()
-        if (a := _optional_table(r, "agency")) is not None:
+        if (a := _optional_table(r, "agency", "id", "from_day")) is not None:
             agency = AgencyPlacement(_label(a, "id"), a.integer("from_day", minimum=1))
             a.finish()
-        if (lr := _optional_table(r, "legal_review")) is not None:
+        if (lr := _optional_table(r, "legal_review", "from_day")) is not None:
             legal = LegalReview(lr.integer("from_day", minimum=1))
             lr.finish()
         r.finish()
@@ -469,8 +469,17 @@ def _treatment(raw: object, name: str, source: str) -> Treatment:
     return Treatment(name, steps, repeat, queue, agency, legal)
 
 
-def _optional_table(r: Reader, key: str) -> Reader | None:
-    return r.table(key) if r.raw(key, None) is not None else None
+def _fields(r: Reader, *keys: str) -> Reader:
+    """``r``, once it is known to hold no key but ``keys``. Checked before anything is read, so a misspelt
+    required field is reported as the unknown field it is, not as a missing one."""
+    unknown = sorted(set(r.data) - set(keys))
+    if unknown:
+        raise FieldError(r.at(unknown[0]), f"unknown field (this table takes: {', '.join(sorted(keys))})")
+    return r
+
+
+def _optional_table(r: Reader, key: str, *keys: str) -> Reader | None:
+    return _fields(r.table(key), *keys) if r.raw(key, None) is not None else None
 
 
 def _label(r: Reader, key: str) -> str:
@@ -496,7 +505,7 @@ def _window(r: Reader, key: str) -> Window:
 
 
 def _step(raw: object, path: str, default_window: Window | None, repeat: int | None) -> Step:
-    r = Reader(raw, path)
+    r = _fields(Reader(raw, path), "day", "channel", "template", "window", "count", "role", "purpose")
     day = r.integer("day", minimum=1)
     if repeat is not None and day > repeat:
         raise FieldError(r.at("day"), f"day {day} is past the end of the cadence (repeat_every_days = {repeat})")
@@ -539,7 +548,7 @@ def _segment(
     treatments: Mapping[str, Treatment],
 ) -> Segment:
     try:
-        r = Reader(raw, "")
+        r = _fields(Reader(raw, ""), "buckets", "bands", "tiers", "treatment", "arms")
         selectors = {
             "buckets": _selector(r, "buckets", axes[0], "bucket"),
             "bands": _selector(r, "bands", axes[1], "band"),
@@ -577,7 +586,7 @@ def _arms(r: Reader, treatments: Mapping[str, Treatment]) -> tuple[Arm, ...]:
         raise FieldError("arms", "needs at least one arm")
     arms: list[Arm] = []
     for i, item in enumerate(raw):
-        a = Reader(item, join("arms", i))
+        a = _fields(Reader(item, join("arms", i)), "name", "percent", "treatment")
         name = a.string("name")
         if not NAME.match(name):
             raise FieldError(a.at("name"), f"{name!r}: use lower case letters, digits, '-' or '_'")
