@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from fairdun.adapters.sqlalchemy.models import ContactEventRow, InstallmentRow, LoanEventRow, LoanRow, ProductRow
@@ -22,6 +22,11 @@ def _flush(session: Session, entity: str, key: str) -> None:
         session.flush()
     except IntegrityError as exc:
         raise ConflictError(entity, key, _integrity_problem(exc)) from exc
+    except StatementError as exc:
+        # A column type refused a value (an amount with a fraction of a cent): say so as the ValueError it is.
+        if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
+            raise ValueError(f"{entity} {key!r}: {exc.orig}") from exc
+        raise
 
 
 def _utc(value: datetime, field: str) -> datetime:
