@@ -243,8 +243,8 @@ class FakeChannel:
         self.sent.append(message)
         if self.on_send is not None:
             self.on_send(message)
-        earlier = next((r for r in self.results if r.key == message.key and r.attempts), None)
-        if self.deduplicate and earlier is not None and not earlier.retryable:
+        earlier = next((r for r in self.results if r.key == message.key and r.attempts and not r.retryable), None)
+        if self.deduplicate and earlier is not None:
             result = DeliveryResult(message.key, earlier.outcome, attempts=0, provider_ref=earlier.provider_ref)
         elif self.transient_failures > 0:
             self.transient_failures -= 1

@@ -117,7 +117,8 @@ class SmtpChannel:
         if message.template:
             mail["X-Fairdun-Template"] = message.template
         mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.body, charset="utf-8")
+        # base64, not 8bit: a relay without 8BITMIME (RFC 6152) must not receive raw UTF-8 bytes
+        mail.set_content(message.body, charset="utf-8", cte="base64")
         return mail
 
     def _connect(self) -> smtplib.SMTP:
