@@ -1,16 +1,13 @@
 from __future__ import annotations
 
 import shutil
-import ssl
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.channels.messages import FakeClock
-from tests.channels.servers import MailHandler, MailServer
+from tests.channels.servers import Certificate, MailHandler, MailServer
 
 
 @pytest.fixture
@@ -26,20 +23,6 @@ def mail_server() -> Iterator[MailServer]:
         yield server
     finally:
         server.stop()
-
-
-@dataclass(frozen=True)
-class Certificate:
-    cert: Path
-    key: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        return context
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.cert))
 
 
 @pytest.fixture(scope="session")

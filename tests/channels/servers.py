@@ -2,12 +2,13 @@
 
 ``Gateway`` is an HTTP server that checks each request's signature the way a receiver would and can be told to
 fail its first requests. ``MailServer`` is aiosmtpd's threaded controller bound to port 0, with a handler that
-keeps what it receives and refuses chosen recipients.
+keeps what it receives and refuses chosen recipients. ``Certificate`` holds a self-signed pair for TLS.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -157,3 +159,19 @@ class MailServer(Controller):
         assert self.server is not None
         self.port = self.server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         super()._trigger_server()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate and its key; contexts for a server presenting it and a client trusting it."""
+
+    cert: Path
+    key: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))

@@ -13,9 +13,8 @@ import pytest
 from fairdun.adapters.channels import SmtpChannel, key_from_message_id, message_id
 from fairdun.application.channels import CallbackError, MessageError
 from fairdun.domain.contact import Channel, Outcome
-from tests.channels.conftest import Certificate
 from tests.channels.messages import EMAIL, SMS, T0, email
-from tests.channels.servers import MailHandler, MailServer, authenticator
+from tests.channels.servers import Certificate, MailHandler, MailServer, authenticator
 
 SENDER = "催收通知中心 <notices@lender.example.com>"
 

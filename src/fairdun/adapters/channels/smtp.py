@@ -204,11 +204,12 @@ class SmtpChannel:
                 at = None
             if at is not None and at.utcoffset() is None:
                 at = None
+        report_id = report.get("Message-ID")
         return DeliveryResult(
             key,
             outcome,
             attempts=0,
-            provider_ref=report.get("Message-ID") and str(report["Message-ID"]),
+            provider_ref=None if report_id is None else str(report_id).strip(),
             error=None if outcome is Outcome.DELIVERED or not detail else " ".join(str(detail).split()),
             at=at,
         )
