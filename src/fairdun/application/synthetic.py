@@ -445,7 +445,7 @@ def _plan(rng: random.Random, behaviour: Behaviour, due: date, last_paid: date |
         return due - timedelta(days=0 if rng.random() < 0.8 else rng.randint(1, 3))
     if behaviour is Behaviour.LATE:
         return due + timedelta(days=rng.randint(1, 12))
-    # chronic (and a cured curer or defaulter's earlier installments behave as good; see _simulate_loan)
+    # Chronic: weeks after the due date or the last payment, whichever is later, so they never catch up.
     base = due if last_paid is None else max(due, last_paid + ONE_DAY)
     return base + timedelta(days=rng.randint(3, 40))
 
