@@ -327,6 +327,13 @@ def test_a_single_day_and_all_zero_counts_still_draw() -> None:
     assert len(table_rows(figures(root)["recovery"].find("table"))) == 1
 
 
+def test_axes_of_counts_tick_in_whole_numbers() -> None:
+    run = StrategyRun(name="small", contacts={DAYS[0]: ContactCounts(2, 1, 1), DAYS[1]: ContactCounts(1, 1, 0)})
+    svg = parse(render_report(report(run))).root.find("svg")
+    ticks = [t.text() for t in svg.find("g", **{"class": "y-axis"}).find_all("text")]
+    assert ticks == ["0", "1", "2"]
+
+
 # Values are checked when built
 
 

@@ -49,7 +49,8 @@ svg { width: 100%; height: auto; display: block; }
 svg text { font-family: inherit; }
 table { border-collapse: collapse; font-size: 0.85rem; margin: 6px 0; }
 th, td { border: 1px solid #e2e8f0; padding: 2px 8px; text-align: right; }
-th:first-child, td:first-child, td.text { text-align: left; }
+th:first-child, td:first-child, .text { text-align: left; }
+main > figure.chart { margin-top: 16px; }
 thead th { background: #f7fafc; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
 details summary { cursor: pointer; color: #2b6cb0; font-size: 0.9rem; }
@@ -84,7 +85,8 @@ def _nice_ticks(top: float, count: int = 5) -> list[float]:
         return [0.0, 1.0]
     raw = top / count
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    # Counts are whole numbers, and a fraction of a yuan is noise on this scale: never a step below 1.
+    step = max(1.0, next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
     ticks = [0.0]
     while ticks[-1] < top:
         ticks.append(ticks[-1] + step)
@@ -123,7 +125,7 @@ def _legend(items: Sequence[tuple[str, str]], top: float, width: int) -> tuple[l
     out = ['<g class="legend">']
     x, y = float(LEFT), top
     for name, colour in items:
-        item = 18 + _text_width(name) + 18
+        item = 16 + _text_width(name) + 14
         if x + item > width - RIGHT and x > LEFT:
             x, y = float(LEFT), y + 20
         out.append(f'<rect x="{_num(x)}" y="{_num(y)}" width="12" height="12" fill="{_esc(colour)}"/>')
@@ -198,7 +200,7 @@ def _stacked_bars(chart: _Chart, days: Sequence[date], stacks: Sequence[_Series]
     totals = [sum(s.points.get(i, 0.0) for s in stacks) for i in range(len(days))]
     ticks = _nice_ticks(max(totals, default=0.0))
     slot = (chart.width - RIGHT - LEFT) / len(days)
-    bar = max(1.0, slot * 0.8)
+    bar = min(40.0, max(1.0, slot * 0.8))
 
     def x_of(i: int) -> float:
         return LEFT + slot * (i + 0.5)
@@ -299,7 +301,10 @@ def _table(
     text_columns: frozenset[int] = frozenset(),
 ) -> str:
     """A data table; long ones fold under a summary so the charts stay close together."""
-    head = "".join(f'<th scope="col">{_esc(h)}</th>' for h in header)
+    head = "".join(
+        f'<th scope="col" class="text">{_esc(h)}</th>' if k in text_columns else f'<th scope="col">{_esc(h)}</th>'
+        for k, h in enumerate(header)
+    )
     body = "".join(
         "<tr>"
         + "".join(
@@ -513,6 +518,8 @@ def _summary(data: ReportData) -> str:
     labels: list[str] = []
     for run in data.runs:
         labels.extend(row.label for row in run.summary if row.label not in labels)
+    if not labels:
+        return f'<p class="no-data">{_esc(NO_DATA)}</p>'
     values = [{row.label: row.value for row in run.summary} for run in data.runs]
     rows = [[label, *(v.get(label, "—") for v in values)] for label in labels]
     return _table(
