@@ -29,7 +29,7 @@ __all__ = ["render_report", "write_report"]
 NO_DATA = "暂无数据 / No data"
 
 # Bucket colours run from calm to alarming, in bucket order; series colours tell runs and measures apart.
-BUCKET_COLOURS = ("#2f855a", "#d69e2e", "#dd6b20", "#e53e3e", "#c53030", "#9b2c2c", "#702459", "#44337a", "#1a202c")
+BUCKET_COLOURS = ("#2f855a", "#ecc94b", "#ed8936", "#e53e3e", "#9b2c2c", "#b83280", "#6b46c1", "#44337a", "#1a202c")
 SERIES_COLOURS = ("#2b6cb0", "#c53030", "#2f855a", "#b7791f", "#6b46c1", "#2c7a7b")
 
 LEFT, RIGHT, TOP = 80, 20, 16
