@@ -200,3 +200,25 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("fairdun ")
+
+
+def test_db_upgrade_creates_the_schema_and_status_reports_it(tmp_path: Path) -> None:
+    env = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"}
+    before = runner.invoke(app, ["db", "status"], env=env)
+    assert before.exit_code == 0
+    assert "empty" in before.stdout
+    assert "needs `fairdun db upgrade`" in before.stdout
+    upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    after = runner.invoke(app, ["db", "status"], env=env)
+    assert "up to date" in after.stdout
+
+
+def test_db_upgrade_against_an_unreachable_server_exits_2_with_one_line() -> None:
+    env = {"FAIRDUN_DATABASE_URL": "postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing"}
+    result = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("fairdun: error: database: migration failed")
+    assert "secret" not in result.stderr

@@ -29,8 +29,10 @@ app = typer.Typer(
 )
 packs_app = typer.Typer(help="Rule packs: list them, show their rules and citations.", no_args_is_help=True)
 gate_app = typer.Typer(help="The contact gate.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations (FAIRDUN_DATABASE_URL).", no_args_is_help=True)
 app.add_typer(packs_app, name="packs")
 app.add_typer(gate_app, name="gate")
+app.add_typer(db_app, name="db")
 
 
 def fail(message: str) -> NoReturn:
@@ -198,6 +200,35 @@ def gate_check(
     for decision in decisions:
         payload = decision_to_json(decision, language)
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2 if single else None))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database at FAIRDUN_DATABASE_URL to the newest schema."""
+    from fairdun.adapters.sqlalchemy import current_revision, head_revision, upgrade  # noqa: PLC0415 (slow import)
+
+    url = _app().settings.database_url
+    try:
+        before = current_revision(url)
+        upgrade(url)
+    except Exception as exc:  # the edge: any driver or migration error becomes one line, without the URL
+        fail(f"database: migration failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    typer.echo(f"database schema: {before or 'empty'} -> {head_revision()}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Print the database's schema revision and the newest one this version of fairdun knows."""
+    from fairdun.adapters.sqlalchemy import current_revision, head_revision  # noqa: PLC0415 (slow import)
+
+    url = _app().settings.database_url
+    try:
+        current = current_revision(url)
+    except Exception as exc:  # the edge, as above
+        fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    head = head_revision()
+    state = "up to date" if current == head else "needs `fairdun db upgrade`"
+    typer.echo(f"database schema: {current or 'empty'} (newest {head}): {state}")
 
 
 @app.command("demo")
