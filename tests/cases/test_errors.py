@@ -23,6 +23,7 @@ from fairdun.domain.cases import (
     case_state,
 )
 from fairdun.domain.errors import DomainError
+from fairdun.domain.ledger import PaymentReceived
 
 D = Decimal
 OPEN = BucketChanged(date(2024, 3, 1), "M1")
@@ -114,3 +115,7 @@ def test_negative_grace_days_are_refused() -> None:
 
 def test_the_field_names_the_event_by_its_position_as_given_not_as_sorted() -> None:
     assert field_of([RecalledFromAgency(LATER), OPEN]) == "events[0]"
+
+
+def test_something_that_is_not_a_case_event_is_refused() -> None:
+    assert field_of([OPEN, PaymentReceived("p1", ON, D("1.00"))]) == "events[1]"  # type: ignore[list-item]

@@ -16,6 +16,7 @@ from fairdun.domain.cases import (
     case_state,
     may_contact_for_collection,
 )
+from fairdun.domain.ledger import LoanEvent, PauseGranted
 
 OPENED = date(2024, 3, 1)
 
@@ -82,3 +83,14 @@ def test_a_dispute_may_be_opened_again_after_it_was_resolved() -> None:
         DisputeOpened(date(2024, 3, 8)),
     ]
     assert [h.since for h in state(events, date(2024, 3, 9)).holds] == [date(2024, 3, 8)]
+
+
+def test_a_pause_granted_on_the_ledger_is_a_hold_too() -> None:
+    payments: list[LoanEvent] = [PauseGranted(date(2024, 3, 10), date(2024, 3, 19))]
+    during = case_state([BucketChanged(OPENED, "M1")], payments, date(2024, 3, 12))
+    assert during is not None
+    assert [h.kind for h in during.holds] == [HoldKind.HARDSHIP_PAUSE]
+    assert may_contact_for_collection(during)[0] is False
+    after = case_state([BucketChanged(OPENED, "M1")], payments, date(2024, 3, 20))
+    assert after is not None
+    assert may_contact_for_collection(after)[0] is True

@@ -39,7 +39,7 @@ from enum import StrEnum
 
 from fairdun.domain.delinquency import DEFAULT_BUCKETS, BucketTable, Spell
 from fairdun.domain.errors import DomainError
-from fairdun.domain.ledger import LoanEvent, LoanState, PaymentReceived, PaymentReversed
+from fairdun.domain.ledger import LoanEvent, LoanState, PauseGranted, PaymentReceived, PaymentReversed
 from fairdun.domain.money import ZERO, is_cents
 
 MAX_GRACE_DAYS = 365
@@ -147,6 +147,8 @@ CaseEvent = (
     | DisputeResolved
     | Cured
 )
+
+_EVENT_TYPES = CaseEvent.__args__
 
 
 def bucket_events(history: Iterable[Spell]) -> tuple[BucketChanged, ...]:
@@ -315,8 +317,7 @@ def _check_plan(where: str, plan: PlanAgreed) -> None:
         raise DomainError(f"{where}.installments", f"sum to {summed}, not the agreed total {plan.total}")
 
 
-def _payments(loan_events: Iterable[LoanEvent], as_of: date) -> list[PaymentReceived]:
-    events = list(loan_events)
+def _payments(events: Sequence[LoanEvent], as_of: date) -> list[PaymentReceived]:
     reversed_ids = {e.payment_id for e in events if isinstance(e, PaymentReversed)}
     paid = [e for e in events if isinstance(e, PaymentReceived) and e.id not in reversed_ids and e.on <= as_of]
     return sorted(paid, key=lambda p: p.on)
@@ -427,15 +428,24 @@ def case_history(
     """Every case of a loan up to ``as_of``, oldest first; empty if the loan has not been delinquent.
 
     ``payments`` are the loan's ledger events: its :class:`~fairdun.domain.ledger.PaymentReceived` events count,
-    less any reversed; other events are ignored. ``grace_days`` extend promise and plan deadlines.
+    less any reversed, and its :class:`~fairdun.domain.ledger.PauseGranted` events are hardship-pause holds;
+    waivers are ignored. ``grace_days`` extend promise and plan deadlines.
     """
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
         raise DomainError("grace_days", f"must be an int from 0 to {MAX_GRACE_DAYS}, got {grace_days!r}")
+    given = list(events)
+    for k, event in enumerate(given):
+        if not isinstance(event, _EVENT_TYPES):
+            raise DomainError(f"events[{k}]", f"must be a case event, not {type(event).__name__}")
     replay = _Replay(table)
-    for k, event in sorted(enumerate(events), key=lambda pair: (pair[1].on, _rank(pair[1]))):
+    for k, event in sorted(enumerate(given), key=lambda pair: (pair[1].on, _rank(pair[1]))):
         if event.on <= as_of:
             replay.apply(f"events[{k}]", event)
-    paid = _payments(payments, as_of)
+    loan_events = list(payments)
+    # A pause granted on the ledger (it stops DPD) stops collection contact too, even if no case event says so.
+    ledger_pauses = [e for e in loan_events if isinstance(e, PauseGranted) and e.start <= as_of]
+    replay.pauses += [HardshipPaused(e.start, e.end, "hardship pause on the loan") for e in ledger_pauses]
+    paid = _payments(loan_events, as_of)
     grace = timedelta(days=grace_days)
     holds = _holds(replay.pauses, replay.disputes, as_of)
     return tuple(
