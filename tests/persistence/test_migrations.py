@@ -25,7 +25,7 @@ from fairdun.adapters.sqlalchemy.models import NAMING_CONVENTION, Base
 from .conftest import Database
 from .data import CASH_3, RECORDED, loan
 
-TABLES = {"products", "loans", "installments", "loan_events", "contact_events"}
+TABLES = {"products", "loans", "installments", "loan_events", "contact_events", "outbox"}
 
 
 def tables(engine: Engine) -> set[str]:
@@ -65,7 +65,7 @@ def test_upgrade_downgrade_to_base_and_upgrade_again(database: Database) -> None
 
 def test_upgrading_a_database_at_head_changes_nothing(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
 
 
 def test_the_migrations_create_exactly_what_the_models_describe(engine: Engine) -> None:
@@ -125,3 +125,4 @@ def test_the_migrations_can_be_written_as_sql_for_a_dba(
     sql = capsys.readouterr().out
     assert expected in sql
     assert "CREATE TABLE contact_events" in sql
+    assert "CREATE TABLE outbox" in sql

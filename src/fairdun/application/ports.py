@@ -19,10 +19,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from fairdun.domain.contact import ContactEvent
+from fairdun.application.channels import DeliveryResult, OutboundMessage
+from fairdun.domain.contact import ContactEvent, Outcome
 from fairdun.domain.ledger import LoanEvent
 from fairdun.domain.loans import Installment, Product
 
@@ -64,6 +66,46 @@ class ContactRecord:
 
     id: str
     event: ContactEvent
+
+
+class OutboxStatus(StrEnum):
+    """Where an outbox entry is: ``pending`` (waiting to be sent, perhaps not before ``retry_at``), ``claimed`` (a
+    worker is sending it), ``sent`` (a final result came back), ``failed`` (a final failure; never retried)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One message in the outbox, with why it may be sent and what became of it so far.
+
+    ``arm`` (the champion–challenger arm), ``rule_pack`` (the pack version that allowed it) and ``decided_at``
+    (when the gate allowed it) are what the audit needs. ``attempts`` counts claims: each claim is one try at
+    sending. ``outcome``, ``provider_ref`` and ``error`` are the latest result's; ``finished_at`` is set once the
+    entry is ``sent`` or ``failed``.
+    """
+
+    message: OutboundMessage
+    arm: str
+    rule_pack: str
+    decided_at: datetime
+    status: OutboxStatus
+    attempts: int = 0
+    retry_at: datetime | None = None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
+    outcome: Outcome | None = None
+    provider_ref: str | None = None
+    error: str | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """The message's idempotency key, which is also the entry's identity."""
+        return self.message.key
 
 
 # --- errors -------------------------------------------------------------------------------------------------
@@ -147,6 +189,45 @@ class ContactHistoryRepository(Protocol):
         (ties by id). Naming no debt and no party finds nothing."""
 
 
+class OutboxRepository(Protocol):
+    """Messages the gate allowed, waiting to be sent or already sent, one entry per idempotency key.
+
+    The life of an entry: ``enqueue`` → ``pending`` → ``claim`` → ``claimed`` → ``mark_sent`` (``sent``) or
+    ``mark_failed`` (back to ``pending`` with a ``retry_at``, or ``failed`` for good). A worker that dies while it
+    holds a claim leaves the entry ``claimed``; ``recover`` hands it back. Each step is meant to be committed on
+    its own (see :func:`fairdun.application.outbox.dispatch`).
+    """
+
+    def enqueue(self, message: OutboundMessage, *, arm: str, rule_pack: str, decided_at: datetime) -> OutboxEntry:
+        """Adds ``message`` as ``pending``, or, when its key is already in the outbox (in any status), changes
+        nothing and returns the entry stored. Never raises for a repeated key, even when two units of work enqueue
+        the same key at once: re-running a day's cycle is how it is meant to be used."""
+
+    def get(self, key: str) -> OutboxEntry | None: ...
+
+    def pending(self, limit: int, *, due_at: datetime | None = None) -> tuple[OutboxEntry, ...]:
+        """Up to ``limit`` pending entries, oldest enqueued first; with ``due_at``, only those whose ``retry_at``
+        is not after it."""
+
+    def claim(self, key: str, worker: str, at: datetime) -> OutboxEntry | None:
+        """Marks the pending entry ``key`` as claimed by ``worker`` at ``at`` and counts an attempt. None when it
+        is not pending (another worker claimed it first, or it is finished): the caller must then not send it."""
+
+    def mark_sent(self, key: str, result: DeliveryResult, *, at: datetime | None = None) -> OutboxEntry:
+        """Records the final ``result`` of the claimed entry ``key``; it is then ``sent`` (``finished_at``: ``at``,
+        else ``result.at``, else the claim's time). :class:`ConflictError` if ``key`` is not claimed."""
+
+    def mark_failed(
+        self, key: str, result: DeliveryResult, retry_at: datetime | None, *, at: datetime | None = None
+    ) -> OutboxEntry:
+        """Records the failed ``result`` of the claimed entry ``key``: with ``retry_at`` it is pending again, not
+        to be sent before then; without, it has ``failed`` for good. :class:`ConflictError` if not claimed."""
+
+    def recover(self, stale_before: datetime) -> tuple[str, ...]:
+        """Hands back every entry claimed before ``stale_before`` and never finished (its worker died) as pending,
+        due at once, and returns their keys. Their next send repeats the key, so a gateway drops a duplicate."""
+
+
 # --- the unit of work ---------------------------------------------------------------------------------------
 
 
@@ -166,6 +247,9 @@ class UnitOfWork(Protocol):
 
     @property
     def contacts(self) -> ContactHistoryRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -156,3 +156,51 @@ class ContactEventRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+OUTBOX_STATUSES = ("pending", "claimed", "sent", "failed")
+KEY_LENGTH = 200
+"""An idempotency key is 1 to 200 visible ASCII characters (``fairdun.application.channels``)."""
+
+
+class OutboxRow(Base):
+    """One outbound message and its delivery state; ``key`` (the idempotency key) is unique.
+
+    ``id`` is the order messages were enqueued in, which is the order they are sent in. A claimed row names its
+    worker and when it claimed (the ``claim`` check), so a stale claim can be found and handed back. Attribute names
+    are the column names: the repository writes this table with plain INSERT and UPDATE statements.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {one_of('outcome', Outcome)}", name="outcome"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint("status <> 'claimed' OR (claimed_by IS NOT NULL AND claimed_at IS NOT NULL)", name="claim"),
+        UniqueConstraint("key"),
+        Index(None, "status", "retry_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    party: Mapped[str] = mapped_column(String(ID_LENGTH))
+    debt: Mapped[str] = mapped_column(String(ID_LENGTH))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    arm: Mapped[str] = mapped_column(String(ID_LENGTH))
+    rule_pack: Mapped[str] = mapped_column(String(ID_LENGTH))
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int]
+    retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    provider_ref: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -5,13 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import CursorResult, Select, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from fairdun.adapters.sqlalchemy.models import ContactEventRow, InstallmentRow, LoanEventRow, LoanRow, ProductRow
-from fairdun.application.ports import ConflictError, ContactRecord, Loan, RecordedLoanEvent
+from fairdun.adapters.sqlalchemy.models import (
+    ContactEventRow,
+    InstallmentRow,
+    LoanEventRow,
+    LoanRow,
+    OutboxRow,
+    ProductRow,
+)
+from fairdun.application.channels import DeliveryResult, OutboundMessage
+from fairdun.application.ports import (
+    ConflictError,
+    ContactRecord,
+    Loan,
+    OutboxEntry,
+    OutboxStatus,
+    RecordedLoanEvent,
+)
 from fairdun.domain.contact import Channel, ContactEvent, Direction, Outcome
 from fairdun.domain.ledger import LoanEvent, PauseGranted, PaymentReceived, PaymentReversed, Waived
 from fairdun.domain.loans import AllocationOrder, Component, Installment, Product, RepaymentMethod
@@ -266,3 +283,165 @@ def _contact(row: ContactEventRow) -> ContactRecord:
         outcome=Outcome(row.outcome),
     )
     return ContactRecord(row.id, event)
+
+
+# --- outbox -------------------------------------------------------------------------------------------------
+
+
+class SqlAlchemyOutboxRepository:
+    """The outbox on one table. Every change is one conditional statement (``INSERT ... ON CONFLICT DO NOTHING``,
+    ``UPDATE ... WHERE status = 'pending'``), so two workers racing for one key cannot both win, on PostgreSQL
+    under READ COMMITTED as on SQLite."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def enqueue(self, message: OutboundMessage, *, arm: str, rule_pack: str, decided_at: datetime) -> OutboxEntry:
+        values = {
+            "key": message.key,
+            "channel": message.channel.value,
+            "address": message.address,
+            "party": message.party,
+            "debt": message.debt,
+            "subject": message.subject,
+            "body": message.body,
+            "template": message.template,
+            "created_at": _utc(message.created_at, "message.created_at"),
+            "arm": arm,
+            "rule_pack": rule_pack,
+            "decided_at": _utc(decided_at, "decided_at"),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+        }
+        dialect = self._session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            # A concurrent enqueue of the same key is a no-op here, not an error that would poison the transaction.
+            module = postgresql if dialect == "postgresql" else sqlite
+            statement = module.insert(OutboxRow).values(values).on_conflict_do_nothing(index_elements=["key"])
+            self._execute(statement, message.key)
+        elif self.get(message.key) is None:
+            self._execute(insert(OutboxRow).values(values), message.key)
+        entry = self.get(message.key)
+        assert entry is not None
+        return entry
+
+    def get(self, key: str) -> OutboxEntry | None:
+        query = select(OutboxRow).where(OutboxRow.key == key).execution_options(populate_existing=True)
+        row = self._session.scalars(query).one_or_none()
+        return None if row is None else _outbox_entry(row)
+
+    def pending(self, limit: int, *, due_at: datetime | None = None) -> tuple[OutboxEntry, ...]:
+        query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING.value)
+        if due_at is not None:
+            due = _utc(due_at, "due_at")
+            query = query.where(or_(OutboxRow.retry_at.is_(None), OutboxRow.retry_at <= due))
+        query = query.order_by(OutboxRow.id).limit(limit).execution_options(populate_existing=True)
+        return tuple(_outbox_entry(row) for row in self._session.scalars(query))
+
+    def claim(self, key: str, worker: str, at: datetime) -> OutboxEntry | None:
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.key == key, OutboxRow.status == OutboxStatus.PENDING.value)
+            .values(
+                status=OutboxStatus.CLAIMED.value,
+                claimed_by=worker,
+                claimed_at=_utc(at, "at"),
+                attempts=OutboxRow.attempts + 1,
+            )
+        )
+        return self.get(key) if self._execute(statement, key) == 1 else None
+
+    def mark_sent(self, key: str, result: DeliveryResult, *, at: datetime | None = None) -> OutboxEntry:
+        return self._finish(key, result, OutboxStatus.SENT, None, at)
+
+    def mark_failed(
+        self, key: str, result: DeliveryResult, retry_at: datetime | None, *, at: datetime | None = None
+    ) -> OutboxEntry:
+        if retry_at is None:
+            return self._finish(key, result, OutboxStatus.FAILED, None, at)
+        return self._finish(key, result, OutboxStatus.PENDING, _utc(retry_at, "retry_at"), at)
+
+    def recover(self, stale_before: datetime) -> tuple[str, ...]:
+        before = _utc(stale_before, "stale_before")
+        stale = (OutboxRow.status == OutboxStatus.CLAIMED.value, OutboxRow.claimed_at < before)
+        keys = tuple(self._session.scalars(select(OutboxRow.key).where(*stale).order_by(OutboxRow.id)))
+        if keys:
+            statement = (
+                update(OutboxRow)
+                .where(OutboxRow.key.in_(keys), *stale)
+                .values(status=OutboxStatus.PENDING.value, claimed_by=None, claimed_at=None, retry_at=None)
+            )
+            self._execute(statement, keys[0])
+        return keys
+
+    def _finish(
+        self,
+        key: str,
+        result: DeliveryResult,
+        status: OutboxStatus,
+        retry_at: datetime | None,
+        at: datetime | None,
+    ) -> OutboxEntry:
+        if result.key != key:
+            raise ValueError(f"outbox entry {key!r}: the result is for {result.key!r}")
+        finished = at if at is not None else result.at if result.at is not None else OutboxRow.claimed_at
+        values: dict[str, Any] = {
+            "status": status.value,
+            "retry_at": retry_at,
+            "claimed_by": None,
+            "claimed_at": None,
+            "outcome": result.outcome.value,
+            "provider_ref": result.provider_ref,
+            "error": result.error,
+            "finished_at": None if status is OutboxStatus.PENDING else finished,
+        }
+        if isinstance(values["finished_at"], datetime):
+            values["finished_at"] = _utc(values["finished_at"], "at")
+        statement = (
+            update(OutboxRow).where(OutboxRow.key == key, OutboxRow.status == OutboxStatus.CLAIMED.value).values(values)
+        )
+        if self._execute(statement, key) != 1:
+            raise ConflictError("outbox entry", key, "is not claimed (never claimed, finished, or recovered)")
+        entry = self.get(key)
+        assert entry is not None
+        return entry
+
+    def _execute(self, statement: Any, key: str) -> int:
+        try:
+            result = cast(CursorResult[Any], self._session.execute(statement))
+        except IntegrityError as exc:
+            raise ConflictError("outbox entry", key, _integrity_problem(exc)) from exc
+        except StatementError as exc:
+            if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
+                raise ValueError(f"outbox entry {key!r}: {exc.orig}") from exc
+            raise
+        return result.rowcount
+
+
+def _outbox_entry(row: OutboxRow) -> OutboxEntry:
+    message = OutboundMessage(
+        key=row.key,
+        channel=Channel(row.channel),
+        address=row.address,
+        party=row.party,
+        debt=row.debt,
+        body=row.body,
+        created_at=row.created_at,
+        subject=row.subject,
+        template=row.template,
+    )
+    return OutboxEntry(
+        message=message,
+        arm=row.arm,
+        rule_pack=row.rule_pack,
+        decided_at=row.decided_at,
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        retry_at=row.retry_at,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        outcome=None if row.outcome is None else Outcome(row.outcome),
+        provider_ref=row.provider_ref,
+        error=row.error,
+        finished_at=row.finished_at,
+    )

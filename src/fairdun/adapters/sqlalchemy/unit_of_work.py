@@ -13,6 +13,7 @@ from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyContactHistoryRepository,
     SqlAlchemyLoanEventRepository,
     SqlAlchemyLoanRepository,
+    SqlAlchemyOutboxRepository,
     SqlAlchemyProductRepository,
 )
 from fairdun.application.ports import PersistenceError
@@ -25,6 +26,7 @@ class _Open:
     loans: SqlAlchemyLoanRepository
     loan_events: SqlAlchemyLoanEventRepository
     contacts: SqlAlchemyContactHistoryRepository
+    outbox: SqlAlchemyOutboxRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -46,6 +48,7 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyLoanRepository(session),
             SqlAlchemyLoanEventRepository(session),
             SqlAlchemyContactHistoryRepository(session),
+            SqlAlchemyOutboxRepository(session),
         )
         return self
 
@@ -82,6 +85,10 @@ class SqlAlchemyUnitOfWork:
     @property
     def contacts(self) -> SqlAlchemyContactHistoryRepository:
         return self._current().contacts
+
+    @property
+    def outbox(self) -> SqlAlchemyOutboxRepository:
+        return self._current().outbox
 
     def _current(self) -> _Open:
         if self._open is None:

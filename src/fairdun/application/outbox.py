@@ -1,0 +1,164 @@
+"""Sending what the outbox holds: claim, send, record, each step committed, so a crash anywhere loses nothing and
+sends nothing twice.
+
+For each pending entry :func:`dispatch`
+
+1. **claims** it and commits: from here no other worker sends it;
+2. **sends** it through the :class:`~fairdun.application.channels.Channel`, outside any transaction (a slow gateway
+   holds no lock);
+3. **records** the result on the entry and appends the :class:`~fairdun.domain.contact.ContactEvent` to the
+   contact history, in one transaction, so the gate sees the contact exactly when the outbox says it happened.
+
+What a crash does at each point:
+
+- before the claim commits: the entry is still pending; the next run sends it.
+- after the claim, before or during the send, or after the send but before step 3 commits: the entry stays
+  claimed. :func:`recover` (or ``uow.outbox.recover``) hands claims older than a worker could take back to
+  pending, and the next run sends the message again **under the same idempotency key**: a channel that already
+  transmitted it answers ``attempts=0`` with the earlier outcome (the log channel remembers keys, a webhook
+  gateway deduplicates on ``Idempotency-Key``, SMTP reuses the Message-ID), and that answer is recorded once.
+
+History ids are ``<key>#<attempt>`` (the claim number), so an event is recorded at most once per attempt even if
+two workers ever raced past a recovered claim, and the ``(key, attempt)`` pair says which try it was.
+
+Which results are final: a result that is not ``retryable`` is; a ``retryable`` one goes back to pending with
+``retry_at`` = now + backoff (:class:`RetryPolicy`) until ``max_attempts``, then fails for good. A retryable result
+with ``attempts == 0`` transmitted nothing and adds no history; every other result does, failures included (a
+failed call is still an attempt, and the gate's caps decide which attempts count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fairdun.application.channels import Channel, DeliveryResult, contact_event
+from fairdun.application.ports import ContactRecord, OutboxEntry, UnitOfWork
+from fairdun.domain.contact import Outcome
+
+_HISTORY_ID_LENGTH = 64  # the contact history's id column
+_FAILURES = frozenset({Outcome.FAILED, Outcome.BOUNCED})
+"""Outcomes that mean the message never reached anyone: final failures unless the result is retryable."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff for retryable failures: try ``n`` (1-based) that failed is retried after
+    ``min(cap, base * factor ** (n - 1))``; after ``max_attempts`` tries the entry has failed for good.
+
+    Keep ``cap`` short enough that a retry still falls inside the window the gate allowed: the outbox does not
+    ask the gate again."""
+
+    base: timedelta = timedelta(minutes=1)
+    factor: int = 2
+    cap: timedelta = timedelta(minutes=30)
+    max_attempts: int = 5
+
+    def __post_init__(self) -> None:
+        if self.base <= timedelta(0) or self.cap < self.base or self.factor < 1 or self.max_attempts < 1:
+            raise ValueError(f"invalid retry policy: {self}")
+
+    def retry_at(self, attempt: int, now: datetime) -> datetime | None:
+        """When to try again after try ``attempt`` failed retryably at ``now``; None when it was the last."""
+        if attempt >= self.max_attempts:
+            return None
+        delay = self.base
+        for _ in range(attempt - 1):  # capped at each step, so no number of tries overflows a timedelta
+            delay = min(self.cap, delay * self.factor)
+        return now + delay
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """What one :func:`dispatch` run did, by key: ``sent`` (final result recorded), ``failed`` (final failure),
+    ``retrying`` (back to pending with a ``retry_at``), ``skipped`` (another worker claimed it first)."""
+
+    sent: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    retrying: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass
+class _Tally:
+    sent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def report(self) -> DispatchReport:
+        return DispatchReport(tuple(self.sent), tuple(self.failed), tuple(self.retrying), tuple(self.skipped))
+
+
+def dispatch(
+    uow_factory: Callable[[], UnitOfWork],
+    channel: Channel,
+    *,
+    worker: str,
+    now: datetime,
+    limit: int,
+    retry: RetryPolicy | None = None,
+) -> DispatchReport:
+    """Sends up to ``limit`` pending entries due at ``now`` through ``channel`` as ``worker``; see the module
+    docstring for the steps and what a crash at each leaves behind. An exception from the channel (a programming
+    error, by the port's contract) propagates and leaves the entry it was sending claimed, for :func:`recover`."""
+    policy = retry or RetryPolicy()
+    tally = _Tally()
+    with uow_factory() as uow:
+        due = uow.outbox.pending(limit, due_at=now)
+    for entry in due:
+        with uow_factory() as uow:
+            claimed = uow.outbox.claim(entry.key, worker, now)
+            uow.commit()
+        if claimed is None:
+            tally.skipped.append(entry.key)
+            continue
+        result = channel.send(claimed.message)
+        _record(uow_factory, claimed, result=result, now=now, policy=policy, tally=tally)
+    return tally.report()
+
+
+def recover(uow_factory: Callable[[], UnitOfWork], *, stale_before: datetime) -> tuple[str, ...]:
+    """Hands entries claimed before ``stale_before`` and never finished back to pending (committed); their keys."""
+    with uow_factory() as uow:
+        keys = uow.outbox.recover(stale_before)
+        uow.commit()
+    return keys
+
+
+def history_id(key: str, attempt: int) -> str:
+    """The contact history id for try ``attempt`` of the message ``key``: ``<key>#<attempt>``, or, for a key too
+    long for the history's id column, a digest of it in the key's place."""
+    suffix = f"#{attempt}"
+    if len(key) + len(suffix) <= _HISTORY_ID_LENGTH:
+        return key + suffix
+    return "outbox-" + hashlib.sha256(key.encode("ascii")).hexdigest()[:40] + suffix
+
+
+def _record(
+    uow_factory: Callable[[], UnitOfWork],
+    entry: OutboxEntry,
+    *,
+    result: DeliveryResult,
+    now: datetime,
+    policy: RetryPolicy,
+    tally: _Tally,
+) -> None:
+    message = entry.message
+    with uow_factory() as uow:
+        if result.retryable:
+            retry_at = policy.retry_at(entry.attempts, now)
+            uow.outbox.mark_failed(entry.key, result, retry_at, at=now)
+            (tally.retrying if retry_at is not None else tally.failed).append(entry.key)
+        elif result.outcome in _FAILURES:
+            uow.outbox.mark_failed(entry.key, result, None, at=now)
+            tally.failed.append(entry.key)
+        else:
+            uow.outbox.mark_sent(entry.key, result, at=now)
+            tally.sent.append(entry.key)
+        if result.attempts > 0 or not result.retryable:
+            record = ContactRecord(history_id(entry.key, entry.attempts), contact_event(message, result, now))
+            uow.contacts.add(record)
+        uow.commit()
