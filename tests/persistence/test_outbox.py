@@ -304,6 +304,25 @@ def test_a_crash_inside_the_channel_is_recovered_with_the_same_key(engine: Engin
     assert len(history(engine)) == 1
 
 
+def test_a_slow_worker_whose_claim_was_recovered_records_nothing_twice(engine: Engine) -> None:
+    enqueue(engine, "k-0001")
+    fake = FakeChannel(deduplicate=True)
+    others: list[DispatchReport] = []
+
+    def slow(sent: OutboundMessage) -> None:
+        if len(fake.sent) == 1:  # while worker-1 is still sending, its claim is taken as dead and handed on
+            recover(factory(engine), stale_before=NOW + timedelta(minutes=30))
+            later = NOW + timedelta(minutes=30)
+            others.append(dispatch(factory(engine), fake, worker="worker-2", now=later, limit=10))
+
+    fake.on_send = slow
+    assert run(engine, fake) == DispatchReport(skipped=("k-0001",))
+    assert others == [DispatchReport(sent=("k-0001",))]
+    assert transmitted(fake) == ["k-0001"]
+    assert [r.id for r in history(engine)] == ["k-0001#2"]
+    assert status(engine, "k-0001") is OutboxStatus.SENT
+
+
 def test_a_retryable_failure_waits_for_its_backoff_then_succeeds(engine: Engine) -> None:
     enqueue(engine, "k-0001")
     fake = FakeChannel(transient_failures=1)

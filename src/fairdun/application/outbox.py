@@ -18,8 +18,9 @@ What a crash does at each point:
   transmitted it answers ``attempts=0`` with the earlier outcome (the log channel remembers keys, a webhook
   gateway deduplicates on ``Idempotency-Key``, SMTP reuses the Message-ID), and that answer is recorded once.
 
-History ids are ``<key>#<attempt>`` (the claim number), so an event is recorded at most once per attempt even if
-two workers ever raced past a recovered claim, and the ``(key, attempt)`` pair says which try it was.
+History ids are ``<key>#<attempt>`` (the claim number), so the history says which try an event came from. A
+worker that was merely slow, whose claim was recovered and finished by another, finds the entry no longer claimed
+when it records: its transaction rolls back and the key is reported ``skipped``, so one record stands.
 
 Which results are final: a result that is not ``retryable`` is; a ``retryable`` one goes back to pending with
 ``retry_at`` = now + backoff (:class:`RetryPolicy`) until ``max_attempts``, then fails for good. A retryable result
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fairdun.application.channels import Channel, DeliveryResult, contact_event
-from fairdun.application.ports import ContactRecord, OutboxEntry, UnitOfWork
+from fairdun.application.ports import ConflictError, ContactRecord, OutboxEntry, UnitOfWork
 from fairdun.domain.contact import Outcome
 
 _HISTORY_ID_LENGTH = 64  # the contact history's id column
@@ -146,19 +147,32 @@ def _record(
     policy: RetryPolicy,
     tally: _Tally,
 ) -> None:
-    message = entry.message
     with uow_factory() as uow:
-        if result.retryable:
-            retry_at = policy.retry_at(entry.attempts, now)
-            uow.outbox.mark_failed(entry.key, result, retry_at, at=now)
-            (tally.retrying if retry_at is not None else tally.failed).append(entry.key)
-        elif result.outcome in _FAILURES:
-            uow.outbox.mark_failed(entry.key, result, None, at=now)
-            tally.failed.append(entry.key)
-        else:
-            uow.outbox.mark_sent(entry.key, result, at=now)
-            tally.sent.append(entry.key)
-        if result.attempts > 0 or not result.retryable:
-            record = ContactRecord(history_id(entry.key, entry.attempts), contact_event(message, result, now))
-            uow.contacts.add(record)
+        try:
+            outcome = _finish(uow, entry, result=result, now=now, policy=policy)
+        except ConflictError:
+            # Our claim was recovered and another worker has finished the entry, or holds it now: its record
+            # stands, and ours (same key, so the same message) is dropped with this transaction.
+            tally.skipped.append(entry.key)
+            return
         uow.commit()
+    {"sent": tally.sent, "failed": tally.failed, "retrying": tally.retrying}[outcome].append(entry.key)
+
+
+def _finish(uow: UnitOfWork, entry: OutboxEntry, *, result: DeliveryResult, now: datetime, policy: RetryPolicy) -> str:
+    """Records ``result`` on ``entry`` and its contact event in the history, uncommitted; says how it ended."""
+    if result.retryable:
+        retry_at = policy.retry_at(entry.attempts, now)
+        uow.outbox.mark_failed(entry.key, result, retry_at, at=now)
+        ended = "retrying" if retry_at is not None else "failed"
+    elif result.outcome in _FAILURES:
+        uow.outbox.mark_failed(entry.key, result, None, at=now)
+        ended = "failed"
+    else:
+        uow.outbox.mark_sent(entry.key, result, at=now)
+        ended = "sent"
+    if result.attempts > 0 or not result.retryable:
+        uow.contacts.add(
+            ContactRecord(history_id(entry.key, entry.attempts), contact_event(entry.message, result, now))
+        )
+    return ended
