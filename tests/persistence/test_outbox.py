@@ -7,15 +7,18 @@ holds one event for it, and nothing was lost.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from fairdun.adapters.channels.log import LogChannel
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application.channels import DeliveryResult, FakeChannel, OutboundMessage
 from fairdun.application.outbox import DispatchReport, RetryPolicy, dispatch, history_id, recover
@@ -283,6 +286,27 @@ def test_a_crash_after_the_send_and_before_the_record_sends_once_and_records_onc
     assert transmitted(fake) == ["k-0001"]
     assert [(r.id, r.event.outcome) for r in history(engine)] == [("k-0001#2", Outcome.DELIVERED)]
     assert status(engine, "k-0001") is OutboxStatus.SENT
+
+
+def test_with_the_log_channel_a_restart_after_a_crash_writes_the_message_once(engine: Engine, tmp_path: Path) -> None:
+    enqueue(engine, "k-0001", "k-0002")
+    log = tmp_path / "outbox.jsonl"
+
+    class DiesAfterWriting(LogChannel):
+        def send(self, message: OutboundMessage) -> DeliveryResult:
+            super().send(message)
+            raise CrashError
+
+    with pytest.raises(CrashError):
+        dispatch(factory(engine), DiesAfterWriting(log), worker="worker-1", now=NOW, limit=10)
+    restart = NOW + timedelta(minutes=15)
+    recover(factory(engine), stale_before=restart - timedelta(minutes=10))
+    channel = LogChannel(log)  # a new process: it knows the file, not the keys
+    report = dispatch(factory(engine), channel, worker="worker-2", now=restart, limit=10)
+    assert report == DispatchReport(sent=("k-0001", "k-0002"))
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert [line["idempotency_key"] for line in lines] == ["k-0001", "k-0002"]
+    assert sorted(r.id for r in history(engine)) == ["k-0001#2", "k-0002#1"]
 
 
 def test_a_crash_inside_the_channel_is_recovered_with_the_same_key(engine: Engine) -> None:
