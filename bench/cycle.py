@@ -43,6 +43,7 @@ from fairdun.config.packs import PackLoader
 from fairdun.config.strategies import load_strategy
 from fairdun.domain.contact import Channel, Consent, ContactEvent, Direction, Outcome, Role
 from fairdun.policy import Facts
+from machine import cpu_model, pin_to_one_core
 
 TARGET_SECONDS = 60.0  # 1,000,000 loans, on 2 cores (issue #3)
 TARGET_PEAK_GB = 4.0
@@ -65,27 +66,6 @@ EVENTS = (
     (Channel.EMAIL, Direction.OUTBOUND, Outcome.DELIVERED, 0.05),
     (Channel.CALL, Direction.INBOUND, Outcome.CONVERSATION, 0.08),
 )
-
-
-def pin_to_one_core() -> str:
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity here)"
-    try:
-        os.sched_setaffinity(0, {0})
-    except OSError as exc:
-        return f"not pinned ({exc})"
-    return "pinned to CPU 0"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def peak_rss_mb() -> float:

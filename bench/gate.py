@@ -60,6 +60,7 @@ from fairdun.policy.checks import Cap, ConsentNeeded, ContentScreen, Recipients,
 from fairdun.policy.request import BOOLEAN_FACTS
 from fairdun.policy.screen import Screener
 from fairdun.policy.wire import parse_request, request_to_json
+from machine import cpu_model, pin_to_one_core
 
 HISTORY_SIZES = (0, 30, 300)
 TARGET_PER_SECOND = 50_000  # at 30 events, core
@@ -67,28 +68,6 @@ TARGET_RATIO = 20  # core over the baseline
 
 # ---------------------------------------------------------------------------------------------------------------
 # Machine
-
-
-def pin_to_one_core() -> str:
-    """Pin this process to CPU 0 where the OS allows it; say what happened."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity here)"
-    try:
-        os.sched_setaffinity(0, {0})
-    except OSError as exc:
-        return f"not pinned ({exc})"
-    return "pinned to CPU 0"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def machine_info(pinning: str) -> dict[str, str]:
