@@ -14,7 +14,6 @@ from fairdun.domain.cases import (
     Cured,
     DisputeOpened,
     DisputeResolved,
-    HardshipPaused,
     PlacedWithAgency,
     PlanAgreed,
     PlanInstallment,
@@ -23,7 +22,7 @@ from fairdun.domain.cases import (
     case_state,
 )
 from fairdun.domain.errors import DomainError
-from fairdun.domain.ledger import PaymentReceived
+from fairdun.domain.ledger import PauseGranted, PaymentReceived
 
 D = Decimal
 OPEN = BucketChanged(date(2024, 3, 1), "M1")
@@ -82,7 +81,9 @@ def test_a_promise_due_before_it_was_made_is_refused() -> None:
 
 
 def test_a_hardship_pause_ending_before_it_starts_is_refused() -> None:
-    assert field_of([OPEN, HardshipPaused(LATER, ON)]) == "events[1].end"
+    with pytest.raises(DomainError) as caught:
+        case_state([OPEN], [PauseGranted(LATER, ON)], date(2024, 12, 31))
+    assert caught.value.field == "payments[0].end"
 
 
 def test_resolving_a_dispute_that_is_not_open_is_refused() -> None:

@@ -11,7 +11,6 @@ from fairdun.domain.cases import (
     Cured,
     DisputeOpened,
     DisputeResolved,
-    HardshipPaused,
     HoldKind,
     case_state,
     may_contact_for_collection,
@@ -48,13 +47,19 @@ def test_an_open_dispute_stops_collection_contact_until_it_is_resolved() -> None
 
 
 def test_a_hardship_pause_stops_collection_contact_on_its_days_only() -> None:
-    events: list[CaseEvent] = [HardshipPaused(date(2024, 3, 10), date(2024, 3, 19), "hospital stay")]
-    assert may_contact_for_collection(state(events, date(2024, 3, 9)))[0] is True
+    payments: list[LoanEvent] = [PauseGranted(date(2024, 3, 10), date(2024, 3, 19))]
+
+    def paused(on: date) -> CaseState:
+        result = case_state([BucketChanged(OPENED, "M1")], payments, on, loan_id="L7")
+        assert result is not None
+        return result
+
+    assert may_contact_for_collection(paused(date(2024, 3, 9)))[0] is True
     for on in (date(2024, 3, 10), date(2024, 3, 19)):
-        allowed, reason = may_contact_for_collection(state(events, on))
+        allowed, reason = may_contact_for_collection(paused(on))
         assert not allowed
         assert "hardship pause" in reason
-    assert may_contact_for_collection(state(events, date(2024, 3, 20)))[0] is True
+    assert may_contact_for_collection(paused(date(2024, 3, 20)))[0] is True
 
 
 def test_a_dispute_outlives_the_case_it_was_opened_in() -> None:

@@ -103,19 +103,6 @@ class PlanAgreed:
 
 
 @dataclass(frozen=True, slots=True)
-class HardshipPaused:
-    """A hardship pause from ``start`` to ``end``, both included. Its effective date is ``start``."""
-
-    start: date
-    end: date
-    reason: str = ""
-
-    @property
-    def on(self) -> date:
-        return self.start
-
-
-@dataclass(frozen=True, slots=True)
 class DisputeOpened:
     """The borrower disputes the debt: no collection contact until it is resolved."""
 
@@ -142,7 +129,6 @@ CaseEvent = (
     | RecalledFromAgency
     | PromiseMade
     | PlanAgreed
-    | HardshipPaused
     | DisputeOpened
     | DisputeResolved
     | Cured
@@ -346,16 +332,11 @@ class _Replay:
         self.cases: list[_Open] = []
         self.case: _Open | None = None
         self.bucket = self.current
-        self.pauses: list[HardshipPaused] = []
         self.disputes: list[tuple[date, date | None, str]] = []
 
     def apply(self, where: str, event: CaseEvent) -> None:
         if isinstance(event, BucketChanged):
             self._bucket(where, event)
-        elif isinstance(event, HardshipPaused):
-            if event.end < event.start:
-                raise DomainError(f"{where}.end", f"must not be before start {event.start}, got {event.end}")
-            self.pauses.append(event)
         elif isinstance(event, DisputeOpened):
             if self.disputes and self.disputes[-1][1] is None:
                 raise DomainError(where, f"a dispute is already open since {self.disputes[-1][0]}")
@@ -442,12 +423,18 @@ def case_history(
         if event.on <= as_of:
             replay.apply(f"events[{k}]", event)
     loan_events = list(payments)
-    # A pause granted on the ledger (it stops DPD) stops collection contact too, even if no case event says so.
-    ledger_pauses = [e for e in loan_events if isinstance(e, PauseGranted) and e.start <= as_of]
-    replay.pauses += [HardshipPaused(e.start, e.end, "hardship pause on the loan") for e in ledger_pauses]
+    # A hardship pause has one record: the ledger's PauseGranted, which stops penalty and DPD. The same event is
+    # the contact hold, so the two can never disagree.
+    pauses = []
+    for k, e in enumerate(loan_events):
+        if isinstance(e, PauseGranted):
+            if e.end < e.start:
+                raise DomainError(f"payments[{k}].end", f"must not be before start {e.start}, got {e.end}")
+            if e.start <= as_of:
+                pauses.append(e)
     paid = _payments(loan_events, as_of)
     grace = timedelta(days=grace_days)
-    holds = _holds(replay.pauses, replay.disputes, as_of)
+    holds = _holds(pauses, replay.disputes, as_of)
     return tuple(
         CaseState(
             loan_id=loan_id,
@@ -530,9 +517,13 @@ def _plan(plan: PlanAgreed, payments: Sequence[PaymentReceived], as_of: date, gr
 
 
 def _holds(
-    pauses: Sequence[HardshipPaused], disputes: Sequence[tuple[date, date | None, str]], as_of: date
+    pauses: Sequence[PauseGranted], disputes: Sequence[tuple[date, date | None, str]], as_of: date
 ) -> tuple[Hold, ...]:
-    holds = [Hold(HoldKind.HARDSHIP_PAUSE, p.start, p.end, p.reason) for p in pauses if p.start <= as_of <= p.end]
+    holds = [
+        Hold(HoldKind.HARDSHIP_PAUSE, p.start, p.end, "hardship pause on the loan")
+        for p in pauses
+        if p.start <= as_of <= p.end
+    ]
     holds += [Hold(HoldKind.DISPUTE, since, None, reason) for since, until, reason in disputes if until is None]
     return tuple(holds)
 
