@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fairdun.config.packs import load_screener
 from fairdun.domain.contact import Role
-from fairdun.policy.screen import LexiconEntry, Screener, normalise
+from fairdun.policy.screen import Folder, LexiconEntry, Screener, first_chars, normalise
 
 SCREENER = load_screener()
 
@@ -63,3 +65,66 @@ def test_an_entry_limited_to_roles_is_skipped_for_other_roles_and_for_an_unknown
     assert [f.category for f in screener.screen("a debt", Role.CONTACT)] == ["third_party_disclosure"]
     assert screener.screen("a debt", Role.DEBTOR) == ()
     assert screener.screen("a debt", None) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我们不会联系您的家人。", set()),
+        ("我们不会上门，也不会联系您的单位。", set()),
+        ("我们不会上门，但会通知你的家人和同事。", {"exposure_threat"}),
+        ("我们不会只打你的电话，还会打给你所有联系人。", {"exposure_threat"}),
+        ("我们绝不会放过你。", {"threat"}),
+        ("真不要脸，欠钱还不接电话。", {"insult"}),
+        ("冒充公检法的电话都是诈骗，请勿相信。", set()),
+        ("We will not contact your employer.", set()),
+        ("We won't hesitate to tell your employer.", {"exposure_threat"}),
+        ("If you do not pay we will tell your employer.", {"exposure_threat"}),
+        ("If the balance is not paid by Friday you will be arrested.", {"false_consequence"}),
+        ("If anyone claims to be a police officer collecting this debt, it is a scam.", set()),
+    ],
+)
+def test_a_negation_or_warning_makes_only_its_own_short_scope_lawful(text: str, expected: set[str]) -> None:
+    assert categories(text) - {"legal_action"} == expected
+
+
+def test_a_safe_scope_group_covers_only_what_follows_the_cue_and_stops_at_the_clause_end() -> None:
+    screener = Screener(
+        [LexiconEntry("threat", "hurt")],
+        safe_patterns=["never(?=(?P<scope>.{0,30}))", "nope(?=(?P<scope>.{0,30}))"],
+    )
+    assert screener.screen("we never hurt anyone", Role.DEBTOR) == ()
+    assert screener.screen("nope hurt", Role.DEBTOR) == ()
+    assert [f.text for f in screener.screen("we never call, we hurt", Role.DEBTOR)] == ["hurt"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("abc|d", frozenset("ad")),
+        ("(?:x|y)?z", frozenset("xyz")),
+        (r"\bfoo", frozenset("f")),
+        ("(?<!a)[0-9]b", frozenset("0123456789")),
+        (r"\d+元", None),
+        (".x", None),
+        ("a?", None),
+        ("(?i:a)b", None),
+    ],
+)
+def test_first_chars_are_known_only_when_every_match_must_start_with_one_of_them(
+    pattern: str, expected: frozenset[str] | None
+) -> None:
+    assert first_chars(pattern) == expected
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(list("ab AB,.!\t\n  -")), max_size=20))
+def test_the_ascii_shortcut_normalises_exactly_as_the_general_path(text: str) -> None:
+    fast = normalise(text, {})
+    slow_folder = Folder({"\u00e9": "e"})  # a non-CJK variant key is not ASCII: the shortcut stays on
+    assert slow_folder.plain_ascii
+    general = Folder({"a": "a"})  # an ASCII variant turns the shortcut off
+    assert not general.plain_ascii
+    slow = normalise(text, {"a": "a"}, general)
+    assert fast.text == slow.text
+    assert list(fast.origin) == list(slow.origin)

@@ -10,11 +10,13 @@ Chinese characters (``老 赖``, ``坐.牢``) disappear. Evidence spans always p
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from fairdun.domain.contact import Role
 
@@ -69,8 +71,9 @@ def _is_separator(ch: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class Normalised:
     text: str
-    origin: tuple[int, ...]
-    """``origin[i]`` is the index in the original text of normalised character ``i``."""
+    origin: Sequence[int]
+    """``origin[i]`` is the index in the original text of normalised character ``i`` (a ``range`` when the text
+    kept its length)."""
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.origin[start], self.origin[end - 1] + 1
@@ -87,6 +90,10 @@ class Folder:
         self.table: dict[int, str] = {}
         self.multi: set[str] = set()  # characters that fold to more or fewer than one character
         self.separators: set[str] = set()  # folded characters that are separators
+        # ASCII text folds by str.lower() alone unless a variant maps an ASCII character.
+        self.plain_ascii = not any(k.isascii() for k in variants)
+        self._runs: re.Pattern[str] | None = None
+        self._runs_known = -1
 
     def fold(self, ch: str) -> str:
         folded = self.table.get(ord(ch))
@@ -107,9 +114,26 @@ class Folder:
             self.fold(ch)
         return len(table) < self.LIMIT and self.multi.isdisjoint(text)
 
+    def separator_runs(self) -> re.Pattern[str]:
+        """Runs of whitespace and of the separators learnt so far (recompiled only when a new one is learnt)."""
+        if self._runs is None or self._runs_known != len(self.separators):
+            chars = "".join(re.escape(c) for c in sorted(self.separators))
+            self._runs = re.compile(f"[\\s{chars}]+")
+            self._runs_known = len(self.separators)
+        return self._runs
+
+
+# Whitespace that normalisation would change: leading, doubled, or other than a plain space.
+_UNTIDY_SPACE = re.compile(r"^\s|\s\s|[^\S ]")
+
 
 def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = None) -> Normalised:
     folder = folder or Folder(variants)
+    if folder.plain_ascii and text.isascii():
+        # The common English case: lower case is the whole fold, and with tidy spaces nothing else changes.
+        folded = text.lower()
+        if not _UNTIDY_SPACE.search(folded):
+            return Normalised(folded, range(len(text)))
     if folder.learn(text):
         folded = text.translate(folder.table)
         base: list[int] | range = range(len(text))
@@ -121,29 +145,17 @@ def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = No
             pieces.append(f)
             base.extend([i] * len(f))
         folded = "".join(pieces)
-    seps = folder.separators
-    positions = [i for i, c in enumerate(folded) if c in seps or (c.isspace())]
-    if not positions:
-        return Normalised(folded, tuple(base))
     # Drop separator runs between two CJK characters; collapse whitespace runs to one space.
     n = len(folded)
     out: list[str] = []
     origin: list[int] = []
     done = 0  # folded[:done] is handled
-    k = 0
-    while k < len(positions):
-        i = positions[k]
-        j = i + 1
-        k += 1
-        while k < len(positions) and positions[k] == j:
-            j += 1
-            k += 1
+    for m in folder.separator_runs().finditer(folded):
+        i, j = m.span()
         out.append(folded[done:i])
         origin.extend(base[done:i])
-        prev = folded[i - 1] if i > 0 else ""
-        nxt = folded[j] if j < n else ""
-        run = folded[i:j]
-        if not (prev and nxt and _is_cjk(prev) and _is_cjk(nxt)):
+        run = m.group()
+        if not (i > 0 and j < n and _is_cjk(folded[i - 1]) and _is_cjk(folded[j])):
             if run.isspace():
                 if i > 0:
                     out.append(" ")
@@ -152,11 +164,16 @@ def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = No
                 out.append(run)
                 origin.extend(base[i:j])
         done = j
+    if not done:
+        return Normalised(folded, base)
     out.append(folded[done:])
     origin.extend(base[done:])
-    return Normalised("".join(out), tuple(origin))
+    return Normalised("".join(out), origin)
 
 
+# Where a clause ends, in the original text: a safe phrase's reach stops there. A full stop or comma inside a
+# number (3,000.50) is not a break.
+_CLAUSE_BREAK = re.compile(r"[，。！？；：!?;:\n]|[.,](?!\d)")
 _CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff"
 _CYRILLIC_CHARS = "\u0400-\u04ff"
 _HAS_CJK = re.compile(f"[{_CJK_CHARS}]")
@@ -180,7 +197,78 @@ def script_of(pattern: str) -> str:
 
 
 def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    """One regular expression for many patterns, with a lookahead on the characters a match can start with
+    when they are known: the regular-expression engine then skips other positions quickly (three to five times
+    faster on the lexicons), and the matches are the same."""
+    joined = "|".join(f"(?:{p})" for p in patterns)
+    first = first_chars(joined)
+    if first:
+        joined = "(?=[" + "".join(re.escape(c) for c in sorted(first)) + "])(?:" + joined + ")"
+    return re.compile(joined)
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """The characters every match of ``pattern`` starts with, or None when that cannot be told (a match may be
+    empty or start with ``.``, ``\\w``, a wide range, a negated class, ...). Read from the standard library's
+    regular-expression parser; should its private interface change, this gives None and nothing is lost but
+    speed."""
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        constants: Any = importlib.import_module("re._constants")
+        found, nullable = _first(parser.parse(pattern).data, constants)
+    except (ImportError, AttributeError, TypeError, ValueError, re.error):
+        return None
+    return None if found is None or nullable or not found else frozenset(found)
+
+
+def _first(items: Any, c: Any) -> tuple[set[str] | None, bool]:
+    """(first characters, whether the sequence can match empty) of a parsed sequence; None: unknown."""
+    out: set[str] = set()
+    for op, av in items:
+        found, nullable = _first_op(op, av, c)
+        if found is None:
+            return None, False
+        out |= found
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _first_op(op: Any, av: Any, c: Any) -> tuple[set[str] | None, bool]:
+    if op is c.LITERAL:
+        return {chr(av)}, False
+    if op is c.IN:
+        chars: set[str] = set()
+        for o, a in av:
+            if o is c.LITERAL:
+                chars.add(chr(a))
+            elif o is c.RANGE and a[1] - a[0] <= 256:
+                chars.update(chr(x) for x in range(a[0], a[1] + 1))
+            else:  # a negated class, a category such as \\d, a wide range
+                return None, False
+        return chars, False
+    if op is c.BRANCH:
+        chars = set()
+        nullable = False
+        for alternative in av[1]:
+            found, empty = _first(alternative.data, c)
+            if found is None:
+                return None, False
+            chars |= found
+            nullable = nullable or empty
+        return chars, nullable
+    if op is c.SUBPATTERN:
+        _group, add_flags, del_flags, sub = av
+        if add_flags or del_flags:  # (?i:...) and the like change what a literal matches
+            return None, False
+        return _first(sub.data, c)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT) or op is getattr(c, "POSSESSIVE_REPEAT", None):
+        low, _high, sub = av
+        found, empty = _first(sub.data, c)
+        return found, empty or low == 0
+    if op is c.AT or op is c.ASSERT or op is c.ASSERT_NOT:  # zero width: the next item decides
+        return set(), True
+    return None, False
 
 
 class Screener:
@@ -209,8 +297,13 @@ class Screener:
             self._compiled.setdefault(script, []).append((category, roles, _alternation(patterns)))
         safe_groups: dict[str, list[str]] = {}
         for pattern in safe_patterns:
-            safe_groups.setdefault(script_of(pattern), []).append(pattern)
+            group = safe_groups.setdefault(script_of(pattern), [])
+            # Each pattern's `scope` group gets its own name so the patterns can share one alternation.
+            group.append(pattern.replace("(?P<scope>", f"(?P<scope{len(group)}>"))
         self._safe = {script: _alternation(patterns) for script, patterns in safe_groups.items()}
+        self._scopes = {
+            script: tuple(n for n in regex.groupindex if n.startswith("scope")) for script, regex in self._safe.items()
+        }
 
     def _segments(self, text: str) -> dict[str, list[tuple[int, str]]]:
         out: dict[str, list[tuple[int, str]]] = {"cjk": [(0, text)] if _HAS_CJK.search(text) else []}
@@ -231,16 +324,50 @@ class Screener:
             if not segments or not compiled:
                 continue
             safe = self._safe.get(script)
+            scopes = self._scopes.get(script, ())
             for offset, segment in segments:
-                safe_spans = [m.span() for m in safe.finditer(segment)] if safe else []
+                safe_spans = (
+                    self._safe_spans(text, norm, safe=safe, scopes=scopes, segment=segment, offset=offset)
+                    if safe
+                    else []
+                )
                 for category, roles, regex in compiled:
                     if roles is not None and (role is None or role not in roles):
                         continue
                     for m in regex.finditer(segment):
                         s, e = m.span()
-                        if s == e or any(a <= s and e <= b for a, b in safe_spans):
+                        if s == e:
                             continue
                         start, end = norm.span(s + offset, e + offset)
+                        if any(a <= start and end <= b for a, b in safe_spans):
+                            continue
                         findings.append(Finding(category, start, end, text[start:end]))
         findings.sort(key=lambda f: (f.start, f.category))
         return tuple(findings)
+
+    @staticmethod
+    def _safe_spans(
+        text: str,
+        norm: Normalised,
+        *,
+        safe: re.Pattern[str],
+        scopes: tuple[str, ...],
+        segment: str,
+        offset: int,
+    ) -> list[tuple[int, int]]:
+        """Spans of the original text that safe patterns make safe: the ``scope`` group when the pattern has one
+        (a negation cue's reach: ``不会`` in ``我们不会联系您的家人``), else the whole match; never past the end of
+        the clause it starts in (``我们不会上门，但会通知你的家人`` keeps its second clause)."""
+        spans = []
+        for m in safe.finditer(segment):
+            s, e = m.span()
+            for name in scopes:
+                if m.start(name) >= 0:
+                    s, e = m.span(name)
+                    break
+            if s == e:
+                continue
+            a, b = norm.span(s + offset, e + offset)
+            brk = _CLAUSE_BREAK.search(text, a, b)
+            spans.append((a, brk.start() if brk else b))
+        return spans
