@@ -1,0 +1,103 @@
+"""The audit on DuckDB, in process: the default engine."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from fairdun.adapters.audit import loading, output
+from fairdun.adapters.audit.compile import CompiledAudit, compile_pack, content_flags, zone_segments
+from fairdun.application.audit import FACT_SPECS, AuditJob, AuditSummary
+
+
+def prepare(con: duckdb.DuckDBPyConnection, job: AuditJob) -> tuple[CompiledAudit, list[str], int, int]:
+    """Load and check the input, and register what the compiled query reads besides it.
+
+    Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
+    loading.load_log(con, job.log)
+    supplied = loading.load_facts(con, job.facts)
+    compiled = compile_pack(job.pack, supplied)
+    loading.check_zones(con, job.log, compiled.zone_keys)
+    stats = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE direction = 'outbound'), min(ts), max(ts) FROM audit_log"
+    ).fetchone()
+    assert stats is not None
+    rows, attempts = int(stats[0]), int(stats[1])
+    zones = [str(z[0]) for z in con.execute("SELECT DISTINCT tz FROM audit_log").fetchall()]
+    lo, hi = (int(stats[2]), int(stats[3])) if rows else (0, 0)
+    segments = zone_segments(zones, lo, hi)
+    con.register(
+        "tzseg_arrow",
+        pa.table(
+            {
+                "tz": pa.array([s[0] for s in segments], pa.string()),
+                "lo": pa.array([s[1] for s in segments], pa.int64()),
+                "hi": pa.array([s[2] for s in segments], pa.int64()),
+                "off_us": pa.array([s[3] for s in segments], pa.int64()),
+            }
+        ),
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE tzseg AS SELECT * FROM tzseg_arrow")
+    if compiled.content_checks:
+        pairs = con.execute(
+            "SELECT DISTINCT content, role FROM audit_log WHERE direction = 'outbound' AND content IS NOT NULL"
+        ).fetchall()
+        flags = content_flags(compiled.content_checks, [(str(c), str(r)) for c, r in pairs])
+        names = ["content", "role", *(c.column for c in compiled.content_checks)]
+        columns = list(zip(*flags, strict=True)) if flags else [() for _ in names]
+        types = [pa.string(), pa.string(), *(pa.int32() for _ in compiled.content_checks)]
+        con.register(
+            "cflags_arrow",
+            pa.table({n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}),
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE cflags AS SELECT * FROM cflags_arrow")
+    con.register("audit_rules_arrow", output.rules_table(job.pack, job.lang))
+    con.execute("CREATE OR REPLACE TEMP TABLE audit_rules AS SELECT * FROM audit_rules_arrow")
+    return compiled, supplied, rows, attempts
+
+
+@dataclass
+class DuckDBAuditEngine:
+    """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB."""
+
+    threads: int | None = None
+    memory_limit: str | None = None
+    temp_directory: Path | None = None
+    name: str = "duckdb"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if self.threads:
+            config["threads"] = self.threads
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        if self.temp_directory:
+            config["temp_directory"] = str(self.temp_directory)
+        return duckdb.connect(":memory:", config=config)
+
+    def run(self, job: AuditJob) -> AuditSummary:
+        started = time.perf_counter()
+        con = self.connect()
+        try:
+            compiled, supplied, rows, attempts = prepare(con, job)
+            raw = con.execute(compiled.sql).to_arrow_table()
+        finally:
+            con.close()
+        table = output.finish(raw)
+        path = output.write(table, job.out, job.format)
+        return AuditSummary(
+            job.pack.label,
+            rows,
+            attempts,
+            table.num_rows,
+            output.by_rule(table, job.pack),
+            path,
+            self.name,
+            time.perf_counter() - started,
+            None,
+            tuple(sorted(set(FACT_SPECS) - set(supplied))),
+        )

@@ -1,0 +1,218 @@
+"""Reading the audit's input into DuckDB, checked before anything runs.
+
+Every file (the log and each fact table) is read into a table as it is, then one query finds the first row with
+a bad value; the error names the file, the row (1 = the first record after any header) and the column. Only
+then does a view give the engines the canonical columns (instants as epoch microseconds, clocks as seconds).
+Both engines load through here: Spark reads the canonical tables this module writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from fairdun.application.audit import ENUMS, FACT_SPECS, LOG_SPEC, AuditInputError
+
+# The log's canonical column names (SQL-safe: "operator" and "at" are words some dialects reserve).
+LOG_NAMES: Mapping[str, str] = {"at": "ts", "operator": "op"}
+INSTANT_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$"
+CLOCK_TEXT = r"^(\d{2}):([0-5]\d)(:([0-5]\d))?$"
+
+
+def _reader(path: Path, label: str) -> str:
+    quoted = str(path).replace("'", "''")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return f"read_parquet('{quoted}')"
+    if suffix == ".csv":
+        return f"read_csv('{quoted}', all_varchar = true, header = true)"
+    raise AuditInputError(label, "expected a .parquet or .csv file")
+
+
+def find_file(directory: Path, name: str) -> Path | None:
+    """``name.parquet`` or ``name.csv`` in ``directory`` (refusing both at once: which would be meant?)."""
+    found = [p for p in (directory / f"{name}.parquet", directory / f"{name}.csv") if p.is_file()]
+    if len(found) > 1:
+        raise AuditInputError(str(directory), f"both {name}.parquet and {name}.csv; keep one")
+    return found[0] if found else None
+
+
+def _problems(column: str, kind: str, sql_type: str, label: str) -> tuple[str | None, str]:
+    """(SQL that is true on a bad row, canonical SQL expression) for one column."""
+    c = f'"{column}"'
+    text = f"CAST({c} AS VARCHAR)"
+    empty = f"({c} IS NULL OR trim({text}) = '')"
+    optional = kind.endswith("?")
+    base = kind.rstrip("?")
+    if base == "text":
+        return (None if optional else empty), f"NULLIF({text}, '')" if optional else text
+    if base == "instant":
+        if sql_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            bad = None if optional else f"{c} IS NULL"
+            return bad, f"epoch_us({c})"
+        if sql_type != "VARCHAR":
+            raise AuditInputError(
+                label,
+                f"is {sql_type}; expected instants with a UTC offset (TIMESTAMP WITH TIME ZONE, or text "
+                "like 2026-11-23T21:30:00+08:00)",
+                column=column,
+            )
+        shape = f"(NOT regexp_matches(trim({c}), '{INSTANT_TEXT}') OR TRY_CAST(trim({c}) AS TIMESTAMPTZ) IS NULL)"
+        bad = f"({c} IS NOT NULL AND trim({c}) <> '' AND {shape})" if optional else f"({empty} OR {shape})"
+        return bad, f"epoch_us(CAST(NULLIF(trim({c}), '') AS TIMESTAMPTZ))"
+    if base == "clock":
+        bad = f"({empty} OR NOT regexp_matches(trim({text}), '{CLOCK_TEXT}') OR {_clock_seconds(c)} > 86400)"
+        return bad, f"CAST({_clock_seconds(c)} % 86400 AS BIGINT)"
+    if base == "zone":
+        return empty, text
+    values = ENUMS[base]
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"({empty} OR {text} NOT IN ({listed}))", text
+
+
+def _clock_seconds(c: str) -> str:
+    t = f"trim(CAST({c} AS VARCHAR))"
+    return (
+        f"(TRY_CAST(regexp_extract({t}, '{CLOCK_TEXT}', 1) AS INTEGER) * 3600 "
+        f"+ TRY_CAST(regexp_extract({t}, '{CLOCK_TEXT}', 2) AS INTEGER) * 60 "
+        f"+ COALESCE(TRY_CAST(NULLIF(regexp_extract({t}, '{CLOCK_TEXT}', 4), '') AS INTEGER), 0))"
+    )
+
+
+def _explain(kind: str, value: object) -> str:
+    base = kind.rstrip("?")
+    shown = repr(value) if value is not None else "nothing"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "empty; a value is required"
+    if base == "instant":
+        return f"{shown} is not an RFC 3339 instant with a UTC offset (like 2026-11-23T21:30:00+08:00)"
+    if base == "clock":
+        return f"{shown} is not a time of day (HH:MM or HH:MM:SS, 00:00-24:00)"
+    if base in ENUMS:
+        return f"unknown value {shown}; expected one of {'|'.join(ENUMS[base])}"
+    return f"{shown} is not valid"
+
+
+def load(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: Mapping[str, str], table: str, names: Mapping[str, str]
+) -> None:
+    """Read ``path`` into ``raw_<table>``, check every value against ``spec``, and create the view ``table``
+    with the canonical columns (``names`` renames; ``rn`` is the 1-based row)."""
+    label = str(path)
+    if not path.is_file():
+        raise AuditInputError(label, "no such file")
+    reader = _reader(path, label)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table} AS SELECT * FROM {reader}")
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AuditInputError(label, f"cannot be read: {first[:300]}") from None
+    described = con.execute(f"DESCRIBE raw_{table}").fetchall()
+    types = {str(row[0]): str(row[1]) for row in described}
+    checks: list[tuple[str, str]] = []
+    selects = [f"rowid + 1 AS {names.get('rn', 'rn')}"]
+    for column, kind in spec.items():
+        out = names.get(column, column)
+        if column not in types:
+            if kind.endswith("?"):
+                selects.append(
+                    f"CAST(NULL AS VARCHAR) AS {out}" if kind != "instant?" else f"CAST(NULL AS BIGINT) AS {out}"
+                )
+                continue
+            needed = ", ".join(c for c, k in spec.items() if not k.endswith("?"))
+            raise AuditInputError(label, f"column {column!r} is missing (needed: {needed})", column=column)
+        bad, expr = _problems(column, kind, types[column], label)
+        if bad is not None:
+            checks.append((column, bad))
+        selects.append(f"{expr} AS {out}")
+    if checks:
+        cases = " ".join(f"WHEN {bad} THEN {i}" for i, (_, bad) in enumerate(checks))
+        found = con.execute(
+            f"SELECT rowid, problem FROM (SELECT rowid, CASE {cases} END AS problem FROM raw_{table}) "
+            "WHERE problem IS NOT NULL ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        if found is not None:
+            rowid, index = int(found[0]), int(found[1])
+            column = checks[index][0]
+            value = con.execute(f'SELECT "{column}" FROM raw_{table} WHERE rowid = ?', [rowid]).fetchone()
+            shown = value[0] if value else None
+            raise AuditInputError(label, _explain(spec[column], shown), row=rowid + 1, column=column)
+    for column, kind in spec.items():
+        if kind == "zone" and column in types:
+            for zone_key, rowid in con.execute(
+                f'SELECT CAST("{column}" AS VARCHAR), min(rowid) FROM raw_{table} GROUP BY 1 ORDER BY 2'
+            ).fetchall():
+                try:
+                    ZoneInfo(str(zone_key))
+                except (ZoneInfoNotFoundError, ValueError):
+                    raise AuditInputError(
+                        label, f"unknown time zone {zone_key!r}", row=int(rowid) + 1, column=column
+                    ) from None
+    if "end" in spec and "start" in spec:
+        start, end = _clock_seconds('"start"'), _clock_seconds('"end"')
+        same = con.execute(
+            f"SELECT min(rowid) FROM (SELECT rowid, {start} % 86400 AS s, {end} % 86400 AS e FROM raw_{table}) "
+            "WHERE s = e"
+        ).fetchone()
+        if same is not None and same[0] is not None:
+            raise AuditInputError(
+                label, "equals start; an agreed window needs a length", row=int(same[0]) + 1, column="end"
+            )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {', '.join(selects)} FROM raw_{table}")
+
+
+def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """The log as ``audit_log``; ids must be unique."""
+    load(con, path, LOG_SPEC, "audit_log", LOG_NAMES)
+    dup = con.execute(
+        "SELECT id, min(rn), max(rn) FROM audit_log GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1"
+    ).fetchone()
+    if dup is not None:
+        raise AuditInputError(
+            str(path), f"{dup[0]!r} is also on row {dup[1]}; ids must be unique", row=int(dup[2]), column="id"
+        )
+
+
+def load_facts(con: duckdb.DuckDBPyConnection, directory: Path | None) -> list[str]:
+    """Every fact table found in ``directory`` as ``f_<name>`` (columns ``c_<column>``); their names."""
+    if directory is None:
+        return []
+    if not directory.is_dir():
+        raise AuditInputError(str(directory), "no such directory (--facts names a directory of fact tables)")
+    supplied = []
+    for name, spec in FACT_SPECS.items():
+        path = find_file(directory, name)
+        if path is None:
+            continue
+        load(con, path, spec, f"f_{name}", {c: f"c_{c}" for c in spec} | {"rn": "c_rn"})
+        supplied.append(name)
+    return supplied
+
+
+def check_zones(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tuple[str, ...]]) -> None:
+    """One zone per cap key: a party (address, debt) whose rows sit in two zones cannot be placed on local
+    dates the way the gate would place them."""
+    for keys in key_sets:
+        cols = ", ".join(keys)
+        mixed = f"SELECT {cols} FROM audit_log GROUP BY {cols} HAVING min(tz) <> max(tz)"
+        if con.execute(f"SELECT count(*) FROM ({mixed})").fetchone() == (0,):
+            continue
+        # Only for the keys in two zones: the first row whose zone differs from its key's first row's.
+        found = con.execute(
+            f"SELECT {cols}, first_zone, tz, rn FROM (SELECT {cols}, tz, rn, "
+            f"first_value(tz) OVER (PARTITION BY {cols} ORDER BY rn) AS first_zone "
+            f"FROM audit_log SEMI JOIN ({mixed}) m USING ({cols})) WHERE tz <> first_zone ORDER BY rn LIMIT 1"
+        ).fetchone()
+        assert found is not None
+        who = " ".join(f"{k} {v!r}" for k, v in zip(keys, found, strict=False))
+        first, other, row = found[len(keys)], found[len(keys) + 1], found[len(keys) + 2]
+        raise AuditInputError(
+            str(path),
+            f"{who} appears in zones {first!r} and {other!r}; the audit needs one zone per {'+'.join(keys)} "
+            "(caps count the recipient's local dates)",
+            row=int(row),
+            column="tz",
+        )

@@ -1,0 +1,106 @@
+"""What both engines share after the query: the rules table they join, the output's types, and writing it.
+
+Both engines hand back the query's rows as an Arrow table; :func:`finish` gives them one schema (instants as UTC
+timestamps, the recipient's local date and time beside them), so the same log gives the same file whichever
+engine ran it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from fairdun.policy.pack import Pack
+
+RULES_SCHEMA = pa.schema(
+    [("k", pa.int32()), ("rule", pa.string()), ("citation", pa.string()), ("message", pa.string())]
+)
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("rule", pa.string()),
+        ("effect", pa.string()),
+        ("at", pa.timestamp("us", tz="UTC")),
+        ("local_date", pa.date32()),
+        ("local_time", pa.string()),
+        ("debt", pa.string()),
+        ("debtor", pa.string()),
+        ("party", pa.string()),
+        ("role", pa.string()),
+        ("address", pa.string()),
+        ("channel", pa.string()),
+        ("purpose", pa.string()),
+        ("operator", pa.string()),
+        ("org", pa.string()),
+        ("citation", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+
+
+def rules_table(pack: Pack, lang: str) -> pa.Table:
+    """(k, rule, citation, message) for every rule of the pack, ``k`` its position."""
+    rows = [(k, r.id, r.citation, r.message_en if lang == "en" else r.message_zh) for k, r in enumerate(pack.rules)]
+    return pa.Table.from_pylist([dict(zip(RULES_SCHEMA.names, row, strict=True)) for row in rows], RULES_SCHEMA)
+
+
+def finish(raw: pa.Table) -> pa.Table:
+    """The query's rows in the output schema."""
+    lus = pc.cast(raw.column("lus"), pa.int64())
+    seconds = pc.divide(lus, 1_000_000)
+    hh = pc.divide(seconds, 3600)
+    mm = pc.divide(pc.subtract(seconds, pc.multiply(hh, 3600)), 60)
+    ss = pc.subtract(seconds, pc.add(pc.multiply(hh, 3600), pc.multiply(mm, 60)))
+
+    def two(a: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pc.utf8_lpad(pc.cast(a, pa.string()), 2, "0")
+
+    local_time = pc.binary_join_element_wise(two(hh), two(mm), two(ss), ":")
+    columns = {
+        "id": raw.column("id"),
+        "rule": raw.column("rule"),
+        "effect": raw.column("effect"),
+        "at": pc.cast(pc.cast(raw.column("ts"), pa.int64()), pa.timestamp("us", tz="UTC")),
+        "local_date": pc.cast(pc.cast(raw.column("lday"), pa.int32()), pa.date32()),
+        "local_time": local_time,
+    }
+    for name in OUTPUT_SCHEMA.names[6:]:
+        columns[name] = raw.column(name)
+    return pa.table([pc.cast(columns[f.name], f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
+
+
+def by_rule(table: pa.Table, pack: Pack) -> dict[str, int]:
+    counts = Counter(table.column("rule").to_pylist())
+    return {r.id: counts[r.id] for r in pack.rules if counts[r.id]}
+
+
+def write(table: pa.Table, out: Path, fmt: str) -> Path:
+    """``out/violations.<fmt>``, written to a temporary file and renamed: never half a file."""
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"violations.{fmt}"
+    fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".violations.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if fmt == "csv":
+            pa_csv.write_csv(table, tmp)
+        else:
+            pq.write_table(table, tmp)
+        tmp.chmod(0o644)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def counts(values: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in values.items())
