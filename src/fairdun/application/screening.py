@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from fairdun.domain.contact import Role
@@ -73,9 +74,9 @@ def _object(document: object) -> Mapping[str, Any]:
 def parse_message(document: object) -> Message:
     """A message from its decoded JSON form; raises :class:`ScreenInputError` naming the field."""
     doc = _object(document)
-    unknown = sorted(set(doc) - {"text", "recipient_role", "labels", "reviewer"})
+    unknown = sorted(set(doc) - {"text", "recipient_role", "labels", "reviewer", "labelled_at"})
     if unknown:
-        raise ScreenInputError(unknown[0], "unknown field; expected text, recipient_role (labels, reviewer)")
+        raise ScreenInputError(unknown[0], "unknown field; expected text, recipient_role (and labels, reviewer)")
     text = doc.get("text")
     if not isinstance(text, str):
         problem = "missing" if text is None else f"expected a string, got {type(text).__name__}"
@@ -103,6 +104,18 @@ def parse_labelled(document: object) -> LabelledMessage:
     if reviewer is not None and not isinstance(reviewer, str):
         raise ScreenInputError("reviewer", f"expected a string, got {type(reviewer).__name__}")
     return LabelledMessage(message.text, message.role, frozenset(labels), reviewer)
+
+
+class LabelStore(Protocol):
+    """Where reviewers' labels are kept (the JSON-lines adapter implements it)."""
+
+    def add(self, items: Sequence[LabelledMessage], at: datetime) -> int:
+        """Store the labels, stamped with ``at``; returns how many were stored."""
+        ...
+
+    def all(self) -> list[LabelledMessage]:
+        """Every label stored so far."""
+        ...
 
 
 class ScreenModel(Protocol):

@@ -16,6 +16,7 @@ from fairdun.application.gate import BatchError
 from fairdun.bootstrap import App, bootstrap
 from fairdun.cli import demo as demo_module
 from fairdun.cli.audit import audit_app
+from fairdun.cli.screen import screen_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
@@ -34,6 +35,7 @@ db_app = typer.Typer(help="The database: migrations (FAIRDUN_DATABASE_URL).", no
 app.add_typer(packs_app, name="packs")
 app.add_typer(gate_app, name="gate")
 app.add_typer(db_app, name="db")
+app.add_typer(screen_app, name="screen")
 app.add_typer(audit_app, name="audit")
 
 
