@@ -68,6 +68,10 @@ class OutboundMessage:
     created_at: datetime
     subject: str = ""
     template: str | None = None
+    address_ref: str | None = None
+    """The opaque reference of ``address`` that the contact history keeps instead of the address itself."""
+    not_before: datetime | None = None
+    """When the gate allowed it for: the outbox does not send it earlier."""
 
     def __post_init__(self) -> None:
         if not _KEY.fullmatch(self.key):
@@ -78,6 +82,8 @@ class OutboundMessage:
             raise MessageError("message.address", "must not be empty")
         if self.created_at.utcoffset() is None:
             raise MessageError("message.created_at", "must be timezone-aware")
+        if self.not_before is not None and self.not_before.utcoffset() is None:
+            raise MessageError("message.not_before", "must be timezone-aware")
 
     def to_document(self) -> dict[str, object]:
         """The JSON object the log and webhook channels write: stable field names, ISO 8601 instants."""
@@ -186,12 +192,13 @@ def parse_callback_json(body: bytes) -> DeliveryResult:
 
 
 def contact_event(message: OutboundMessage, result: DeliveryResult, at: datetime) -> ContactEvent:
-    """The history entry the gate reads for a sent message; the provider's ``result.at`` wins over ``at``."""
+    """The history entry the gate reads for a sent message; the provider's ``result.at`` wins over ``at``, and the
+    message's ``address_ref`` (when it has one) stands for its address."""
     return ContactEvent(
         at=result.at or at,
         debt=message.debt,
         party=message.party,
-        address=message.address,
+        address=message.address_ref or message.address,
         channel=message.channel,
         direction=Direction.OUTBOUND,
         outcome=result.outcome,

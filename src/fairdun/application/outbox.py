@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fairdun.application.channels import Channel, DeliveryResult, contact_event
-from fairdun.application.ports import ConflictError, ContactRecord, OutboxEntry, UnitOfWork
+from fairdun.application.ports import ConflictError, ContactRecord, OutboxEntry, OutboxStatus, UnitOfWork
 from fairdun.domain.contact import Outcome
 
 _HISTORY_ID_LENGTH = 64  # the contact history's id column
@@ -101,24 +101,88 @@ def dispatch(
     now: datetime,
     limit: int,
     retry: RetryPolicy | None = None,
+    batch: int = 1,
 ) -> DispatchReport:
     """Sends up to ``limit`` pending entries due at ``now`` through ``channel`` as ``worker``; see the module
     docstring for the steps and what a crash at each leaves behind. An exception from the channel (a programming
-    error, by the port's contract) propagates and leaves the entry it was sending claimed, for :func:`recover`."""
+    error, by the port's contract) propagates and leaves the entry it was sending claimed, for :func:`recover`.
+
+    With ``batch`` > 1, up to that many entries are claimed in one transaction and their results recorded in one
+    (each entry's claim and result are still conditional on its own row, so the crash analysis is unchanged; a
+    batch whose record meets a conflict is recorded again entry by entry)."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, got {batch}")
     policy = retry or RetryPolicy()
     tally = _Tally()
     with uow_factory() as uow:
         due = uow.outbox.pending(limit, due_at=now)
-    for entry in due:
-        with uow_factory() as uow:
-            claimed = uow.outbox.claim(entry.key, worker, now)
-            uow.commit()
-        if claimed is None:
-            tally.skipped.append(entry.key)
+    for first in range(0, len(due), batch):
+        chunk = due[first : first + batch]
+        if batch == 1:
+            with uow_factory() as uow:
+                one = uow.outbox.claim(chunk[0].key, worker, now)
+                uow.commit()
+            claimed = [one] if one is not None else []
+        else:
+            with uow_factory() as uow:
+                claimed = list(uow.outbox.claim_many([e.key for e in chunk], worker, now))
+                uow.commit()
+        held = {e.key for e in claimed}
+        tally.skipped.extend(e.key for e in chunk if e.key not in held)
+        sent = [(entry, channel.send(entry.message)) for entry in claimed]
+        if len(sent) > 1 and _record_all(uow_factory, worker, sent, now=now, policy=policy, tally=tally):
             continue
-        result = channel.send(claimed.message)
-        _record(uow_factory, claimed, result=result, now=now, policy=policy, tally=tally)
+        for entry, result in sent:
+            _record(uow_factory, entry, result=result, now=now, policy=policy, tally=tally)
     return tally.report()
+
+
+def _record_all(
+    uow_factory: Callable[[], UnitOfWork],
+    worker: str,
+    sent: list[tuple[OutboxEntry, DeliveryResult]],
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    tally: _Tally,
+) -> bool:
+    """Records a batch's results in one transaction, in two statements; False (nothing kept) when one of the
+    entries is no longer this worker's (the caller then records them one by one)."""
+    endings = []
+    history = []
+    for entry, result in sent:
+        ended, status, retry_at = _ending(entry, result, now=now, policy=policy)
+        endings.append((entry.key, result, status, retry_at, now))
+        if result.attempts > 0 or not result.retryable:
+            history.append(
+                ContactRecord(history_id(entry.key, entry.attempts), contact_event(entry.message, result, now))
+            )
+        {"sent": tally.sent, "failed": tally.failed, "retrying": tally.retrying}[ended].append(entry.key)
+    with uow_factory() as uow:
+        try:
+            uow.outbox.finish_many(worker, endings)
+            uow.contacts.add_many(history)
+        except ConflictError:
+            for lst in (tally.sent, tally.failed, tally.retrying):
+                for key in [k for k, _, _, _, _ in endings if k in lst]:
+                    lst.remove(key)
+            return False
+        uow.commit()
+    return True
+
+
+def _ending(
+    entry: OutboxEntry, result: DeliveryResult, *, now: datetime, policy: RetryPolicy
+) -> tuple[str, OutboxStatus, datetime | None]:
+    """How a result ends an entry: (tally name, new status, retry_at)."""
+    if result.retryable:
+        retry_at = policy.retry_at(entry.attempts, now)
+        if retry_at is not None:
+            return "retrying", OutboxStatus.PENDING, retry_at
+        return "failed", OutboxStatus.FAILED, None
+    if result.outcome in _FAILURES:
+        return "failed", OutboxStatus.FAILED, None
+    return "sent", OutboxStatus.SENT, None
 
 
 def recover(uow_factory: Callable[[], UnitOfWork], *, stale_before: datetime) -> tuple[str, ...]:
@@ -127,6 +191,27 @@ def recover(uow_factory: Callable[[], UnitOfWork], *, stale_before: datetime) ->
         keys = uow.outbox.recover(stale_before)
         uow.commit()
     return keys
+
+
+def expire(uow_factory: Callable[[], UnitOfWork], *, now: datetime, grace: timedelta) -> tuple[str, ...]:
+    """Fails, without sending, every pending message whose ``not_before`` is more than ``grace`` before ``now``:
+    the gate allowed it for that instant, and sending it hours later could break a window or a cap the decision
+    did not look at. The next cycle plans afresh. Nothing enters the history (nothing was sent). Their keys."""
+    expired = []
+    with uow_factory() as uow:
+        for entry in uow.outbox.pending(10_000, due_at=now):
+            planned = entry.message.not_before
+            if planned is None or now - planned <= grace or entry.attempts > 0:
+                continue
+            if uow.outbox.claim(entry.key, "expiry", now) is None:
+                continue
+            late = f"expired: planned for {planned.isoformat()}, not sent by {(planned + grace).isoformat()}"
+            uow.outbox.mark_failed(
+                entry.key, DeliveryResult(entry.key, Outcome.FAILED, attempts=0, error=late), None, at=now
+            )
+            expired.append(entry.key)
+        uow.commit()
+    return tuple(expired)
 
 
 def history_id(key: str, attempt: int) -> str:

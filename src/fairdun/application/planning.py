@@ -25,10 +25,15 @@ evaluated and recorded with its decision, and every one enters the working histo
 the plan reports what the strategy would have done and which of it the law forbids.
 
 ``indeterminate`` (a fact the gate needs is unknown) fails closed like a deny and is counted apart.
+
+**Re-planning.** With ``replan=True`` (``ENFORCE`` only), a denied contact whose ``replan_at`` falls later on the
+same local date is planned once more at ``replan_at`` and gated again (``replanned`` is set on the new contact).
+A contact denied until another day is not: the next day's plan starts afresh from the strategy.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +54,7 @@ from fairdun.domain.contact import (
 from fairdun.policy import Decision, Effect, Facts, Pack, evaluate
 from fairdun.policy.localtime import zone
 from fairdun.policy.request import ContactRequest
-from fairdun.policy.strategy import PlannedStep, Strategy, plan_steps
+from fairdun.policy.strategy import PlannedStep, Selection, Strategy, plan_steps
 
 
 class Mode(StrEnum):
@@ -109,6 +114,8 @@ class PlannedContact:
     step: PlannedStep
     attempt: Attempt
     decision: Decision
+    replanned: bool = False
+    """A second try, at the first instant the gate said a denied contact could be allowed."""
 
     @property
     def allowed(self) -> bool:
@@ -143,6 +150,7 @@ class ArmSummary:
     indeterminate: int
     unaddressed: int
     by_rule: Mapping[str, int]
+    replanned: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +189,19 @@ class _Tally:
     indeterminate: int = 0
     unaddressed: int = 0
     by_rule: Counter[str] = field(default_factory=Counter)
+    replanned: int = 0
 
     def freeze(self) -> ArmSummary:
         by_rule = dict(sorted(self.by_rule.items()))
         return ArmSummary(
-            self.cases, self.planned, self.allowed, self.denied, self.indeterminate, self.unaddressed, by_rule
+            self.cases,
+            self.planned,
+            self.allowed,
+            self.denied,
+            self.indeterminate,
+            self.unaddressed,
+            by_rule,
+            self.replanned,
         )
 
 
@@ -202,11 +218,14 @@ class DayPlanner:
     across cases, keyed by party.
     """
 
-    def __init__(self, strategy: Strategy, pack: Pack, on: date, mode: Mode = Mode.ENFORCE) -> None:
+    def __init__(
+        self, strategy: Strategy, pack: Pack, on: date, mode: Mode = Mode.ENFORCE, *, replan: bool = False
+    ) -> None:
         self.strategy = strategy
         self.pack = pack
         self.on = on
         self.mode = mode
+        self.replan = replan and mode is Mode.ENFORCE
         self._allowed: list[PlannedContact] = []
         self._denied: list[PlannedContact] = []
         self._held: list[tuple[str, str]] = []
@@ -248,28 +267,58 @@ class DayPlanner:
         parties = {r.party for r in case.recipients}
         parties.add(case.debtor)
         extra = [e for p in sorted(parties) for e in self._today.get(p, ())]
-        history = [*case.history, *extra]
-        audit = self.mode is Mode.AUDIT_ONLY
+        history = sorted([*case.history, *extra], key=_ts)
+        stamps = [e.ts for e in history]
         for _, _, _, planned, attempt in attempts:
-            decision = evaluate(ContactRequest(attempt, tuple(history), case.facts, self.pack))
-            contact = PlannedContact(
-                case.debt, selection.arm, selection.segment, treatment.name, planned, attempt, decision
-            )
-            tally.planned += 1
-            if decision.effect is Effect.ALLOW:
-                tally.allowed += 1
-                self._allowed.append(contact)
+            self._gate(case, selection, treatment.name, planned, attempt, (history, stamps), tally, replanned=False)
+
+    def _gate(  # noqa: PLR0917 - one private step of add(), called twice
+        self,
+        case: CaseDay,
+        selection: Selection,
+        treatment: str,
+        planned: PlannedStep,
+        attempt: Attempt,
+        working: tuple[list[ContactEvent], list[float]],
+        tally: _Tally,
+        *,
+        replanned: bool,
+    ) -> None:
+        history, stamps = working
+        request = ContactRequest.presorted(attempt, tuple(history), tuple(stamps), case.facts, self.pack)
+        decision = evaluate(request)
+        contact = PlannedContact(
+            case.debt, selection.arm, selection.segment, treatment, planned, attempt, decision, replanned
+        )
+        tally.planned += 1
+        tally.replanned += replanned
+        if decision.effect is Effect.ALLOW:
+            tally.allowed += 1
+            self._allowed.append(contact)
+        else:
+            if decision.effect is Effect.DENY:
+                tally.denied += 1
             else:
-                if decision.effect is Effect.DENY:
-                    tally.denied += 1
-                else:
-                    tally.indeterminate += 1
-                tally.by_rule.update(decision.rules)
-                self._denied.append(contact)
-            if decision.effect is Effect.ALLOW or audit:
-                event = _as_sent(attempt)
-                history.append(event)
-                self._today.setdefault(event.party, []).append(event)
+                tally.indeterminate += 1
+            tally.by_rule.update(decision.rules)
+            self._denied.append(contact)
+        if decision.effect is Effect.ALLOW or self.mode is Mode.AUDIT_ONLY:
+            event = _as_sent(attempt)
+            at = bisect.bisect_right(stamps, event.ts)  # a re-planned contact may sit after later attempts
+            history.insert(at, event)
+            stamps.insert(at, event.ts)
+            self._today.setdefault(event.party, []).append(event)
+            return
+        later = contact.replan_at
+        if (
+            self.replan
+            and not replanned
+            and later is not None
+            and later > attempt.at
+            and later.astimezone(zone(attempt.recipient.tz)).date() == self.on
+        ):
+            again = Attempt(later, attempt.debt, attempt.debtor, attempt.channel, attempt.purpose, attempt.recipient)
+            self._gate(case, selection, treatment, planned, again, working, tally, replanned=True)
 
     def result(self) -> DayPlan:
         arms = {name: self._tallies[name].freeze() for name in sorted(self._tallies)}
@@ -286,9 +335,17 @@ class DayPlanner:
         )
 
 
-def plan_day(cases: Iterable[CaseDay], strategy: Strategy, pack: Pack, on: date, mode: Mode = Mode.ENFORCE) -> DayPlan:
+def plan_day(
+    cases: Iterable[CaseDay],
+    strategy: Strategy,
+    pack: Pack,
+    on: date,
+    mode: Mode = Mode.ENFORCE,
+    *,
+    replan: bool = False,
+) -> DayPlan:
     """Plan and gate local date ``on`` for every case (see the module docstring)."""
-    planner = DayPlanner(strategy, pack, on, mode)
+    planner = DayPlanner(strategy, pack, on, mode, replan=replan)
     for case in cases:
         planner.add(case)
     return planner.result()
@@ -304,6 +361,10 @@ def _as_sent(attempt: Attempt) -> ContactEvent:
     r = attempt.recipient
     outcome = assumed_outcome(attempt.channel)
     return ContactEvent(attempt.at, attempt.debt, r.party, r.address, attempt.channel, Direction.OUTBOUND, outcome)
+
+
+def _ts(event: ContactEvent) -> float:
+    return event.ts
 
 
 def _send_order(contact: PlannedContact) -> tuple[float, str, int, int]:

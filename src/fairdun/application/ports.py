@@ -15,8 +15,8 @@ in UTC; every amount is a ``Decimal`` in cents.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -24,7 +24,8 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from fairdun.application.channels import DeliveryResult, OutboundMessage
-from fairdun.domain.contact import ContactEvent, Outcome
+from fairdun.domain.cases import CaseEvent
+from fairdun.domain.contact import Channel, ContactEvent, Outcome, Role
 from fairdun.domain.ledger import LoanEvent
 from fairdun.domain.loans import Installment, Product
 
@@ -108,6 +109,110 @@ class OutboxEntry:
         return self.message.key
 
 
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Someone the cycle may address about a borrower's debts: the borrower (``role`` debtor, ``borrower`` its own
+    id) or a person the borrower designated (an emergency contact, ``relationship`` saying who they are).
+
+    ``tz`` is the IANA zone the gate reads local time in; ``risk_tier`` is the borrower's tier in the strategy's
+    terms (``low``, ``medium``, ``high``). No name, ID number or other identifying field is kept here."""
+
+    id: str
+    borrower: str
+    role: Role
+    tz: str
+    relationship: str | None = None
+    risk_tier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPoint:
+    """One way to reach a party: ``address`` (a phone number, an e-mail address, a postal address) under the
+    opaque reference ``ref`` that the contact history and the gate use instead; ``channels`` it takes; parties
+    with several are tried in ``position`` order."""
+
+    ref: str
+    party: str
+    address: str
+    channels: frozenset[Channel]
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """A party's consent to a purpose (``contact_relay``: to be asked to pass a message on), when it was given,
+    when withdrawn (None: in force), and the evidence of how it was given."""
+
+    party: str
+    purpose: str
+    granted_at: datetime
+    withdrawn_at: datetime | None = None
+    evidence: str = ""
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    """Started and not finished: a crash, or a run still going. Running the day again completes it."""
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRun:
+    """One day of the daily cycle: the local date it ran for, the strategy, the mode and the pack it ran with,
+    and, once done, its counts (``summary``: name -> number)."""
+
+    run_on: date
+    strategy: str
+    mode: str
+    pack: str
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    summary: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRecord:
+    """One planned contact and the gate's decision on it, as the cycle recorded it.
+
+    ``key`` is the outbox key the contact has (or would have had) when allowed; ``effect`` is ``allow``, ``deny``
+    or ``indeterminate``; ``rules`` the rule ids that denied it; ``replan_at`` when waiting can cure a denial;
+    ``replanned_from`` the key of the denied contact this one re-plans; ``mode`` the cycle's mode."""
+
+    key: str
+    run_on: date
+    debt: str
+    party: str
+    address_ref: str
+    channel: Channel
+    purpose: str
+    template: str
+    planned_at: datetime
+    arm: str
+    segment: str
+    treatment: str
+    effect: str
+    rules: tuple[str, ...]
+    mode: str
+    replan_at: datetime | None = None
+    replanned_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RestatementRecord:
+    """What a late-learned loan event changed: the loan's DPD differed from ``since`` on ``days`` days (buckets on
+    ``bucket_days``), learned by the cycle of ``learned_on``; ``contacts`` collection contacts had been made on
+    days the loan is now known to have been current, and ``detail`` says which days changed how."""
+
+    loan_id: str
+    learned_on: date
+    since: date
+    days: int
+    bucket_days: int
+    contacts: int
+    detail: str
+
+
 # --- errors -------------------------------------------------------------------------------------------------
 
 
@@ -153,6 +258,12 @@ class LoanRepository(Protocol):
     def for_borrower(self, party: str) -> tuple[Loan, ...]:
         """The loans of one borrower, oldest disbursement first."""
 
+    def all(self) -> tuple[Loan, ...]:
+        """Every loan, by id."""
+
+    def add_many(self, loans: Sequence[Loan]) -> None:
+        """Stores many loans and their schedules at once (an import); :class:`ConflictError` as for ``add``."""
+
 
 class LoanEventRepository(Protocol):
     """The events of each loan (payments, reversals, pauses, waivers), kept in the order they were recorded.
@@ -168,12 +279,21 @@ class LoanEventRepository(Protocol):
         """The loan's events in recorded order; with ``known_at``, only those recorded by then, so the cycle can
         compare what it knew yesterday with what it knows now (``fairdun.domain.delinquency.restate``)."""
 
+    def append_many(self, events: Sequence[tuple[str, LoanEvent]], *, recorded_at: datetime) -> None:
+        """Records many ``(loan_id, event)`` pairs in the order given, in one statement."""
+
+    def all(self, *, after_seq: int = 0) -> tuple[RecordedLoanEvent, ...]:
+        """Every loan's events in recorded order; with ``after_seq``, only those recorded after that one."""
+
 
 class ContactHistoryRepository(Protocol):
     """Past contacts and attempts: the history the gate reads."""
 
     def add(self, record: ContactRecord) -> None:
         """Stores ``record``; :class:`ConflictError` if the id is taken."""
+
+    def add_many(self, records: Sequence[ContactRecord]) -> None:
+        """Stores many records in one statement; :class:`ConflictError` if an id is taken."""
 
     def get(self, record_id: str) -> ContactRecord | None: ...
 
@@ -201,7 +321,22 @@ class OutboxRepository(Protocol):
     def enqueue(self, message: OutboundMessage, *, arm: str, rule_pack: str, decided_at: datetime) -> OutboxEntry:
         """Adds ``message`` as ``pending``, or, when its key is already in the outbox (in any status), changes
         nothing and returns the entry stored. Never raises for a repeated key, even when two units of work enqueue
-        the same key at once: re-running a day's cycle is how it is meant to be used."""
+        the same key at once: re-running a day's cycle is how it is meant to be used. A message with
+        ``not_before`` is not due (see :meth:`pending`) before that instant."""
+
+    def enqueue_many(self, items: Sequence[tuple[OutboundMessage, str, str, datetime]]) -> int:
+        """:meth:`enqueue` for many ``(message, arm, rule_pack, decided_at)`` at once; how many were new."""
+
+    def claim_many(self, keys: Sequence[str], worker: str, at: datetime) -> tuple[OutboxEntry, ...]:
+        """:meth:`claim` for many keys at once: the entries this worker now holds, in the order of ``keys``
+        (a key not pending is left out, as ``claim`` would answer None)."""
+
+    def finish_many(
+        self, worker: str, endings: Sequence[tuple[str, DeliveryResult, OutboxStatus, datetime | None, datetime]]
+    ) -> None:
+        """Records many results at once: ``(key, result, status, retry_at, at)`` with ``status`` sent, failed or
+        pending (a retry at ``retry_at``). :class:`ConflictError`, and nothing changed, if any entry is not
+        claimed by ``worker``."""
 
     def get(self, key: str) -> OutboxEntry | None: ...
 
@@ -228,6 +363,75 @@ class OutboxRepository(Protocol):
         due at once, and returns their keys. Their next send repeats the key, so a gateway drops a duplicate."""
 
 
+class PartyRepository(Protocol):
+    """Borrowers and the people they designated, how to reach them, and their consents."""
+
+    def add(self, party: Party) -> None:
+        """Stores ``party``; :class:`ConflictError` if the id is taken."""
+
+    def add_contact_point(self, point: ContactPoint) -> None:
+        """Stores ``point``; :class:`ConflictError` if the ref is taken or the party unknown."""
+
+    def add_consent(self, consent: ConsentRecord) -> None:
+        """Records a consent (history is kept: a new grant is a new record)."""
+
+    def add_many(
+        self, parties: Sequence[Party], points: Sequence[ContactPoint], consents: Sequence[ConsentRecord]
+    ) -> None:
+        """Stores many parties, their contact points and consents at once (an import)."""
+
+    def withdraw_consent(self, party: str, purpose: str, at: datetime) -> int:
+        """Marks every consent of ``party`` to ``purpose`` in force at ``at`` as withdrawn then; how many."""
+
+    def get(self, party_id: str) -> Party | None: ...
+
+    def all(self) -> tuple[Party, ...]:
+        """Every party, by id."""
+
+    def contact_points(self) -> tuple[ContactPoint, ...]:
+        """Every contact point, by party then position."""
+
+    def consents(self) -> tuple[ConsentRecord, ...]:
+        """Every consent record, oldest grant first."""
+
+
+class CaseEventRepository(Protocol):
+    """The events of each loan's collection cases that are not derived from the ledger: assignments,
+    placements, promises, plans, disputes and the cures the cycle recorded. Only appended."""
+
+    def append(self, loan_id: str, event: CaseEvent, *, recorded_at: datetime) -> None:
+        """Records ``event``; :class:`ConflictError` for an unknown loan."""
+
+    def all(self) -> Mapping[str, tuple[CaseEvent, ...]]:
+        """Every loan's case events in recorded order, by loan id."""
+
+
+class CycleRepository(Protocol):
+    """The daily cycle's own records: its runs, every planned contact with its decision, restatements."""
+
+    def start(self, run: CycleRun) -> CycleRun:
+        """Records ``run`` as started, or, when that date already has a run, changes nothing and returns it."""
+
+    def finish(self, run_on: date, summary: Mapping[str, int], at: datetime) -> None:
+        """Marks the run of ``run_on`` done with its counts."""
+
+    def get(self, run_on: date) -> CycleRun | None: ...
+
+    def runs(self) -> tuple[CycleRun, ...]:
+        """Every run, oldest date first."""
+
+    def record_planned(self, records: Sequence[PlannedRecord]) -> int:
+        """Stores the records whose keys are not stored yet (a re-run changes nothing); how many were new."""
+
+    def planned(self, run_on: date) -> tuple[PlannedRecord, ...]:
+        """The records of one day, in planned time order."""
+
+    def record_restatement(self, record: RestatementRecord) -> None: ...
+
+    def restatements(self) -> tuple[RestatementRecord, ...]:
+        """Every restatement, in the order recorded."""
+
+
 # --- the unit of work ---------------------------------------------------------------------------------------
 
 
@@ -250,6 +454,15 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def parties(self) -> PartyRepository: ...
+
+    @property
+    def case_events(self) -> CaseEventRepository: ...
+
+    @property
+    def cycle(self) -> CycleRepository: ...
 
     def __enter__(self) -> Self: ...
 

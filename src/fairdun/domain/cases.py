@@ -327,8 +327,10 @@ class _Open:
 class _Replay:
     """The loan's cases while the events replay, one event at a time."""
 
-    def __init__(self, table: BucketTable) -> None:
+    def __init__(self, table: BucketTable, *, lenient: bool = False) -> None:
         self.names, self.current = table.names, table.current.name
+        self.lenient = lenient
+        self.dropped = 0
         self.cases: list[_Open] = []
         self.case: _Open | None = None
         self.bucket = self.current
@@ -346,9 +348,15 @@ class _Replay:
                 raise DomainError(where, "there is no open dispute to resolve")
             self.disputes[-1] = (self.disputes[-1][0], event.on, self.disputes[-1][2])
         elif self.case is None:
+            if self.lenient:
+                self.dropped += 1
+                return
             raise DomainError(where, f"{type(event).__name__} on {event.on}, but no case is open then")
         elif isinstance(event, Cured):
             if self.bucket != self.current:
+                if self.lenient:
+                    self.dropped += 1
+                    return
                 raise DomainError(f"{where}.on", f"a loan in bucket {self.bucket} on {event.on} is not cured")
             self.case.resolved_on = event.on
             self.case = None
@@ -405,12 +413,18 @@ def case_history(
     loan_id: str = "",
     table: BucketTable = DEFAULT_BUCKETS,
     grace_days: int = 0,
+    lenient: bool = False,
 ) -> tuple[CaseState, ...]:
     """Every case of a loan up to ``as_of``, oldest first; empty if the loan has not been delinquent.
 
     ``payments`` are the loan's ledger events: its :class:`~fairdun.domain.ledger.PaymentReceived` events count,
     less any reversed, and its :class:`~fairdun.domain.ledger.PauseGranted` events are hardship-pause holds;
     waivers are ignored. ``grace_days`` extend promise and plan deadlines.
+
+    ``lenient``: a case event that no longer falls inside a case (an assignment recorded while the loan looked
+    delinquent, before a backdated payment showed it was not; a cure on a day it is now known to have been
+    behind) is passed over instead of raising. The daily cycle replays leniently: such events stay in the store,
+    since history is never rewritten, and the restatement that made them moot is recorded beside them.
     """
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
         raise DomainError("grace_days", f"must be an int from 0 to {MAX_GRACE_DAYS}, got {grace_days!r}")
@@ -418,7 +432,7 @@ def case_history(
     for k, event in enumerate(given):
         if not isinstance(event, _EVENT_TYPES):
             raise DomainError(f"events[{k}]", f"must be a case event, not {type(event).__name__}")
-    replay = _Replay(table)
+    replay = _Replay(table, lenient=lenient)
     for k, event in sorted(enumerate(given), key=lambda pair: (pair[1].on, _rank(pair[1]))):
         if event.on <= as_of:
             replay.apply(f"events[{k}]", event)
@@ -462,12 +476,15 @@ def case_state(
     loan_id: str = "",
     table: BucketTable = DEFAULT_BUCKETS,
     grace_days: int = 0,
+    lenient: bool = False,
 ) -> CaseState | None:
     """The loan's latest case on ``as_of`` (open, or the last resolved one); None if it has never been delinquent.
 
     See :func:`case_history` for the arguments.
     """
-    history = case_history(events, payments, as_of, loan_id=loan_id, table=table, grace_days=grace_days)
+    history = case_history(
+        events, payments, as_of, loan_id=loan_id, table=table, grace_days=grace_days, lenient=lenient
+    )
     return history[-1] if history else None
 
 

@@ -243,6 +243,25 @@ def loan_state(
     return ledger.state(as_of)
 
 
+class LedgerCursor:
+    """A loan's ledger read forwards: :meth:`state` for days that never go back costs only the days since the
+    previous call, where :func:`loan_state` replays from the start each time. The states are the same."""
+
+    __slots__ = ("_last", "_ledger")
+
+    def __init__(self, product: Product, schedule: Sequence[Installment], events: Iterable[LoanEvent]) -> None:
+        self._ledger = _Ledger(product, schedule, events)
+        self._last: date | None = None
+
+    def state(self, as_of: date) -> LoanState:
+        """The loan on ``as_of``; :class:`DomainError` for a day before the previous call's."""
+        if self._last is not None and as_of < self._last:
+            raise DomainError("as_of", f"a cursor only reads forwards: {as_of} is before {self._last}")
+        self._ledger.advance(as_of)
+        self._last = as_of
+        return self._ledger.state(as_of)
+
+
 def dpd_history(
     product: Product, schedule: Sequence[Installment], events: Iterable[LoanEvent], start: date, end: date
 ) -> tuple[tuple[date, int], ...]:

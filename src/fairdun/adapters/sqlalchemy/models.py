@@ -15,7 +15,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, MetaData, Strin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from fairdun.adapters.sqlalchemy.column_types import Cents, Rate, UtcDateTime
-from fairdun.domain.contact import Channel, Direction, Outcome
+from fairdun.domain.contact import Channel, Direction, Outcome, Role
 from fairdun.domain.loans import AllocationOrder, Component, RepaymentMethod
 
 ID_LENGTH = 64
@@ -204,3 +204,131 @@ class OutboxRow(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    address_ref: Mapped[str | None] = mapped_column(String(128))
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- the daily cycle (migration 0003) -----------------------------------------------------------------------
+
+
+class PartyRow(Base):
+    """A borrower or a person the borrower designated. No name or ID number: those arrive, encrypted, with the
+    privacy work (issue 4)."""
+
+    __tablename__ = "parties"
+    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    borrower: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    tz: Mapped[str] = mapped_column(String(64))
+    relationship: Mapped[str | None] = mapped_column(String(32))
+    risk_tier: Mapped[str | None] = mapped_column(String(32))
+
+
+class ContactPointRow(Base):
+    """A way to reach a party. ``address`` is personal data, kept in clear until field encryption lands (issue 4);
+    everything else refers to it by ``ref``."""
+
+    __tablename__ = "contact_points"
+
+    ref: Mapped[str] = mapped_column(String(128), primary_key=True)
+    party: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    channels: Mapped[str] = mapped_column(String(128))
+    """The channels it takes, comma-separated."""
+    position: Mapped[int]
+
+
+class ConsentRow(Base):
+    __tablename__ = "consents"
+    __table_args__ = (CheckConstraint("withdrawn_at IS NULL OR withdrawn_at >= granted_at", name="period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    evidence: Mapped[str] = mapped_column(Text)
+
+
+CASE_EVENT_KINDS = (
+    "assigned", "placed", "recalled", "promise", "plan", "dispute_opened", "dispute_resolved", "cured",
+)  # fmt: skip
+
+
+class CaseEventRow(Base):
+    """A case event that is not derived from the ledger; ``data`` holds its fields as JSON."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (CheckConstraint(one_of("kind", CASE_EVENT_KINDS), name="kind"),)
+
+    seq: Mapped[int] = mapped_column("id", primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    effective_on: Mapped[date] = mapped_column(Date)
+    data: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+RUN_STATUSES = ("running", "done")
+EFFECTS = ("allow", "deny", "indeterminate")
+
+
+class CycleRunRow(Base):
+    __tablename__ = "cycle_runs"
+    __table_args__ = (CheckConstraint(one_of("status", RUN_STATUSES), name="status"),)
+
+    run_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(ID_LENGTH))
+    mode: Mapped[str] = mapped_column(String(16))
+    pack: Mapped[str] = mapped_column(String(ID_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    summary: Mapped[str] = mapped_column(Text)
+    """Counts as a JSON object."""
+
+
+class PlannedContactRow(Base):
+    """Every contact the cycle planned, allowed or not, with the gate's decision."""
+
+    __tablename__ = "planned_contacts"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("effect", EFFECTS), name="effect"),
+        Index(None, "run_on", "planned_at"),
+        Index(None, "debt"),
+    )
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    run_on: Mapped[date] = mapped_column(Date)
+    debt: Mapped[str] = mapped_column(String(ID_LENGTH))
+    party: Mapped[str] = mapped_column(String(ID_LENGTH))
+    address_ref: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(16))
+    template: Mapped[str] = mapped_column(String(128))
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    arm: Mapped[str] = mapped_column(String(ID_LENGTH))
+    segment: Mapped[str] = mapped_column(String(ID_LENGTH))
+    treatment: Mapped[str] = mapped_column(String(ID_LENGTH))
+    effect: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[str] = mapped_column(Text)
+    """Comma-separated rule ids."""
+    mode: Mapped[str] = mapped_column(String(16))
+    replan_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replanned_from: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+
+
+class RestatementRow(Base):
+    __tablename__ = "restatements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[str] = mapped_column(ForeignKey("loans.id"), index=True)
+    learned_on: Mapped[date] = mapped_column(Date)
+    since: Mapped[date] = mapped_column(Date)
+    days: Mapped[int]
+    bucket_days: Mapped[int]
+    contacts: Mapped[int]
+    detail: Mapped[str] = mapped_column(Text)

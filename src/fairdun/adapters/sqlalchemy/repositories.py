@@ -3,11 +3,11 @@ reference is reported where it happens) but never commit: the unit of work owns 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, insert, or_, select, update
+from sqlalchemy import CursorResult, Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
@@ -41,6 +41,20 @@ def _flush(session: Session, entity: str, key: str) -> None:
         raise ConflictError(entity, key, _integrity_problem(exc)) from exc
     except StatementError as exc:
         # A column type refused a value (an amount with a fraction of a cent): say so as the ValueError it is.
+        if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
+            raise ValueError(f"{entity} {key!r}: {exc.orig}") from exc
+        raise
+
+
+def _execute_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], entity: str, key: str) -> None:
+    """One multi-row INSERT in Core (no ORM bookkeeping: imports and a day's records are thousands of rows)."""
+    if not rows:
+        return
+    try:
+        session.execute(table.insert(), list(rows))
+    except IntegrityError as exc:
+        raise ConflictError(entity, key, _integrity_problem(exc)) from exc
+    except StatementError as exc:
         if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
             raise ValueError(f"{entity} {key!r}: {exc.orig}") from exc
         raise
@@ -149,6 +163,61 @@ class SqlAlchemyLoanRepository:
         query = select(LoanRow).where(LoanRow.borrower == party).order_by(LoanRow.disbursed_on, LoanRow.id)
         return tuple(_loan(row) for row in self._session.scalars(query))
 
+    def add_many(self, loans: Sequence[Loan]) -> None:
+        if not loans:
+            return
+        rows = [
+            {
+                "id": loan.id,
+                "product_code": loan.product,
+                "borrower": loan.borrower,
+                "principal_cents": loan.principal,
+                "disbursed_on": loan.disbursed_on,
+            }
+            for loan in loans
+        ]
+        installments = [
+            {
+                "loan_id": loan.id,
+                "number": i.number,
+                "start_on": i.start,
+                "due_on": i.due,
+                "principal_cents": i.principal,
+                "interest_cents": i.interest,
+                "fee_cents": i.fee,
+            }
+            for loan in loans
+            for i in loan.schedule
+        ]
+        _execute_many(self._session, LoanRow.__table__, rows, "loan", loans[0].id)
+        _execute_many(self._session, InstallmentRow.__table__, installments, "installment of loan", loans[0].id)
+
+    def all(self) -> tuple[Loan, ...]:
+        # Two queries, not one per loan: the schedules of every loan, then the loans.
+        schedules: dict[str, list[Installment]] = {}
+        rows = self._session.execute(
+            select(
+                InstallmentRow.loan_id,
+                InstallmentRow.number,
+                InstallmentRow.start_on,
+                InstallmentRow.due_on,
+                InstallmentRow.principal,
+                InstallmentRow.interest,
+                InstallmentRow.fee,
+            ).order_by(InstallmentRow.loan_id, InstallmentRow.number)
+        )
+        for loan_id, number, start_on, due_on, principal, interest, fee in rows:
+            schedules.setdefault(loan_id, []).append(Installment(number, start_on, due_on, principal, interest, fee))
+        loans = self._session.execute(
+            select(
+                LoanRow.id, LoanRow.product_code, LoanRow.borrower, LoanRow.principal, LoanRow.disbursed_on
+            ).order_by(LoanRow.id)
+        )
+        return tuple(
+            Loan(loan_id, product, borrower, principal, disbursed_on, tuple(schedules.get(loan_id, ())))
+            for loan_id, product, borrower, principal, disbursed_on in loans
+        )
+
 
 def _loan(row: LoanRow) -> Loan:
     return Loan(
@@ -182,6 +251,36 @@ class SqlAlchemyLoanEventRepository:
         query = select(LoanEventRow).where(LoanEventRow.loan_id == loan_id).order_by(LoanEventRow.seq)
         if known_at is not None:
             query = query.where(LoanEventRow.recorded_at <= _utc(known_at, "known_at"))
+        return tuple(
+            RecordedLoanEvent(row.seq, row.loan_id, _event(row), row.recorded_at)
+            for row in self._session.scalars(query)
+        )
+
+    def append_many(self, events: Sequence[tuple[str, LoanEvent]], *, recorded_at: datetime) -> None:
+        if not events:
+            return
+        at = _utc(recorded_at, "recorded_at")
+        rows = []
+        for loan_id, event in events:
+            row = _event_row(event)
+            rows.append(
+                {
+                    "loan_id": loan_id,
+                    "kind": row.kind,
+                    "effective_on": row.effective_on,
+                    "ends_on": row.ends_on,
+                    "amount_cents": row.amount,
+                    "payment_id": row.payment_id,
+                    "component": row.component,
+                    "installment": row.installment,
+                    "reason": row.reason,
+                    "recorded_at": at,
+                }
+            )
+        _execute_many(self._session, LoanEventRow.__table__, rows, "event on loan", events[0][0])
+
+    def all(self, *, after_seq: int = 0) -> tuple[RecordedLoanEvent, ...]:
+        query = select(LoanEventRow).where(LoanEventRow.seq > after_seq).order_by(LoanEventRow.seq)
         return tuple(
             RecordedLoanEvent(row.seq, row.loan_id, _event(row), row.recorded_at)
             for row in self._session.scalars(query)
@@ -244,6 +343,24 @@ class SqlAlchemyContactHistoryRepository:
         )
         _flush(self._session, "contact", record.id)
 
+    def add_many(self, records: Sequence[ContactRecord]) -> None:
+        if not records:
+            return
+        values = [
+            {
+                "id": r.id,
+                "occurred_at": _utc(r.event.at, "event.at"),
+                "debt": r.event.debt,
+                "party": r.event.party,
+                "address_ref": r.event.address,
+                "channel": r.event.channel.value,
+                "direction": r.event.direction.value,
+                "outcome": r.event.outcome.value,
+            }
+            for r in records
+        ]
+        _execute_many(self._session, ContactEventRow.__table__, values, "contact", records[0].id)
+
     def get(self, record_id: str) -> ContactRecord | None:
         row = self._session.get(ContactEventRow, record_id)
         return None if row is None else _contact(row)
@@ -297,22 +414,7 @@ class SqlAlchemyOutboxRepository:
         self._session = session
 
     def enqueue(self, message: OutboundMessage, *, arm: str, rule_pack: str, decided_at: datetime) -> OutboxEntry:
-        values = {
-            "key": message.key,
-            "channel": message.channel.value,
-            "address": message.address,
-            "party": message.party,
-            "debt": message.debt,
-            "subject": message.subject,
-            "body": message.body,
-            "template": message.template,
-            "created_at": _utc(message.created_at, "message.created_at"),
-            "arm": arm,
-            "rule_pack": rule_pack,
-            "decided_at": _utc(decided_at, "decided_at"),
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-        }
+        values = _outbox_values(message, arm, rule_pack, decided_at)
         dialect = self._session.get_bind().dialect.name
         if dialect in ("postgresql", "sqlite"):
             # A concurrent enqueue of the same key is a no-op here, not an error that would poison the transaction.
@@ -324,6 +426,98 @@ class SqlAlchemyOutboxRepository:
         entry = self.get(message.key)
         assert entry is not None
         return entry
+
+    def enqueue_many(self, items: Sequence[tuple[OutboundMessage, str, str, datetime]]) -> int:
+        if not items:
+            return 0
+        keys = [m.key for m, _, _, _ in items]
+        stored = set(self._keys(keys))
+        rows = [_outbox_values(m, arm, pack, at) for m, arm, pack, at in items if m.key not in stored]
+        dialect = self._session.get_bind().dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        if rows:
+            statement = module.insert(OutboxRow.__table__).on_conflict_do_nothing(index_elements=["key"])
+            self._execute_many(statement, rows, rows[0]["key"])
+        return len(rows)
+
+    def claim_many(self, keys: Sequence[str], worker: str, at: datetime) -> tuple[OutboxEntry, ...]:
+        if not keys:
+            return ()
+        when = _utc(at, "at")
+        for first in range(0, len(keys), 500):
+            chunk = list(keys[first : first + 500])
+            statement = (
+                update(_OUTBOX)
+                .where(_OUTBOX.c.key.in_(chunk), _OUTBOX.c.status == OutboxStatus.PENDING.value)
+                .values(status=OutboxStatus.CLAIMED.value, claimed_by=worker, claimed_at=when,
+                        attempts=_OUTBOX.c.attempts + 1)
+            )  # fmt: skip
+            self._execute(statement, chunk[0])
+        mine = self._rows(keys, OutboxRow.claimed_by == worker, OutboxRow.claimed_at == when)
+        order = {key: k for k, key in enumerate(keys)}
+        return tuple(sorted(mine, key=lambda e: order[e.key]))
+
+    def finish_many(
+        self, worker: str, endings: Sequence[tuple[str, DeliveryResult, OutboxStatus, datetime | None, datetime]]
+    ) -> None:
+        if not endings:
+            return
+        keys = [key for key, _, _, _, _ in endings]
+        held = {e.key for e in self._rows(keys, OutboxRow.claimed_by == worker, lock=True)}
+        lost = [key for key in keys if key not in held]
+        if lost:
+            raise ConflictError("outbox entry", lost[0], "is not claimed by this worker (finished or recovered)")
+        table = _OUTBOX
+        rows = []
+        for key, result, status, retry_at, at in endings:
+            if result.key != key:
+                raise ValueError(f"outbox entry {key!r}: the result is for {result.key!r}")
+            rows.append(
+                {
+                    "k": key,
+                    "status": status.value,
+                    "retry_at": None if retry_at is None else _utc(retry_at, "retry_at"),
+                    "claimed_by": None,
+                    "claimed_at": None,
+                    "outcome": result.outcome.value,
+                    "provider_ref": result.provider_ref,
+                    "error": result.error,
+                    "finished_at": None if status is OutboxStatus.PENDING else _utc(at, "at"),
+                }
+            )
+        statement = (
+            update(table)
+            .where(table.c.key == bindparam("k"), table.c.status == OutboxStatus.CLAIMED.value)
+            .values({name: bindparam(name) for name in rows[0] if name != "k"})
+        )
+        self._execute_many(statement, rows, keys[0])
+
+    def _keys(self, keys: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for first in range(0, len(keys), 500):
+            chunk = list(keys[first : first + 500])
+            found.extend(self._session.scalars(select(OutboxRow.key).where(OutboxRow.key.in_(chunk))))
+        return found
+
+    def _rows(self, keys: Sequence[str], *conditions: Any, lock: bool = False) -> list[OutboxEntry]:
+        out: list[OutboxEntry] = []
+        for first in range(0, len(keys), 500):
+            chunk = list(keys[first : first + 500])
+            query = (
+                select(OutboxRow)
+                .where(OutboxRow.key.in_(chunk), OutboxRow.status == OutboxStatus.CLAIMED.value, *conditions)
+                .execution_options(populate_existing=True)
+            )
+            if lock:
+                query = query.with_for_update()
+            out.extend(_outbox_entry(row) for row in self._session.scalars(query))
+        return out
+
+    def _execute_many(self, statement: Any, rows: list[dict[str, Any]], key: str) -> None:
+        try:
+            self._session.execute(statement, rows)
+        except IntegrityError as exc:
+            raise ConflictError("outbox entry", key, _integrity_problem(exc)) from exc
 
     def get(self, key: str) -> OutboxEntry | None:
         query = select(OutboxRow).where(OutboxRow.key == key).execution_options(populate_existing=True)
@@ -418,6 +612,32 @@ class SqlAlchemyOutboxRepository:
         return result.rowcount
 
 
+_OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+def _outbox_values(message: OutboundMessage, arm: str, rule_pack: str, decided_at: datetime) -> dict[str, Any]:
+    not_before = None if message.not_before is None else _utc(message.not_before, "message.not_before")
+    return {
+        "key": message.key,
+        "channel": message.channel.value,
+        "address": message.address,
+        "party": message.party,
+        "debt": message.debt,
+        "subject": message.subject,
+        "body": message.body,
+        "template": message.template,
+        "address_ref": message.address_ref,
+        "not_before": not_before,
+        "retry_at": not_before,
+        "created_at": _utc(message.created_at, "message.created_at"),
+        "arm": arm,
+        "rule_pack": rule_pack,
+        "decided_at": _utc(decided_at, "decided_at"),
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+    }
+
+
 def _outbox_entry(row: OutboxRow) -> OutboxEntry:
     message = OutboundMessage(
         key=row.key,
@@ -429,6 +649,8 @@ def _outbox_entry(row: OutboxRow) -> OutboxEntry:
         created_at=row.created_at,
         subject=row.subject,
         template=row.template,
+        address_ref=row.address_ref,
+        not_before=row.not_before,
     )
     return OutboxEntry(
         message=message,

@@ -9,6 +9,11 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairdun.adapters.sqlalchemy.cycle_repositories import (
+    SqlAlchemyCaseEventRepository,
+    SqlAlchemyCycleRepository,
+    SqlAlchemyPartyRepository,
+)
 from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyContactHistoryRepository,
     SqlAlchemyLoanEventRepository,
@@ -27,6 +32,9 @@ class _Open:
     loan_events: SqlAlchemyLoanEventRepository
     contacts: SqlAlchemyContactHistoryRepository
     outbox: SqlAlchemyOutboxRepository
+    parties: SqlAlchemyPartyRepository
+    case_events: SqlAlchemyCaseEventRepository
+    cycle: SqlAlchemyCycleRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -49,6 +57,9 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyLoanEventRepository(session),
             SqlAlchemyContactHistoryRepository(session),
             SqlAlchemyOutboxRepository(session),
+            SqlAlchemyPartyRepository(session),
+            SqlAlchemyCaseEventRepository(session),
+            SqlAlchemyCycleRepository(session),
         )
         return self
 
@@ -89,6 +100,18 @@ class SqlAlchemyUnitOfWork:
     @property
     def outbox(self) -> SqlAlchemyOutboxRepository:
         return self._current().outbox
+
+    @property
+    def parties(self) -> SqlAlchemyPartyRepository:
+        return self._current().parties
+
+    @property
+    def case_events(self) -> SqlAlchemyCaseEventRepository:
+        return self._current().case_events
+
+    @property
+    def cycle(self) -> SqlAlchemyCycleRepository:
+        return self._current().cycle
 
     def _current(self) -> _Open:
         if self._open is None:

@@ -1,0 +1,318 @@
+"""The demo's world: a synthetic book loaded into a fresh database, borrowers who pay (or do not) day by day, and
+the daily cycle run over it for a number of days, with what the report needs gathered as it goes.
+
+:func:`load_portfolio` stores a :class:`~fairdun.application.synthetic.Portfolio` (products, loans, borrowers and
+their designated contacts with consents, and every payment made before the start date) through the unit of work.
+:class:`World` then runs day after day: the cycle first (it knows the payments recorded so far), then the
+borrowers answer the day's contacts (a conversation may bring a promise to pay, or a request for a hardship
+pause) and make the day's payments. A few payments (:data:`LATE_SHARE`) reach the lender two days late, so the
+cycle meets backdated payments and restates what it did.
+
+What collection does to repayment is an assumption of the simulation, stated in
+:func:`~fairdun.application.synthetic.contact_pressure`: it is not a finding, and the report says so.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from fairdun.application.channels import Channel
+from fairdun.application.cycle import Book, CycleConfig, DayReport, SimulatedChannel, run_day
+from fairdun.application.planning import Mode
+from fairdun.application.ports import ConsentRecord, ContactPoint, Loan, Party, UnitOfWork
+from fairdun.application.report_data import ContactCounts, RuleDenials, StrategyRun, SummaryRow
+from fairdun.application.synthetic import (
+    CHINA,
+    LoanPayer,
+    Portfolio,
+    RiskTier,
+    contact_pressure,
+)
+from fairdun.domain.cases import PromiseMade, PromiseStatus, bucket_events, case_history
+from fairdun.domain.contact import Channel as ContactChannel
+from fairdun.domain.contact import Direction, Outcome, Role
+from fairdun.domain.ledger import LoanEvent, PauseGranted
+from fairdun.domain.money import ZERO, quantize
+
+#: Strategy risk tiers for the portfolio's tiers.
+STRATEGY_TIER = {RiskTier.A: "low", RiskTier.B: "low", RiskTier.C: "medium", RiskTier.D: "high"}
+LATE_SHARE = 0.03
+"""The share of payments the lender learns of two days late (a bank transfer reconciled late)."""
+LATE_DAYS = 2
+PROMISE_SHARE = 0.30  # of conversations with a debtor in collection: a promise to pay the overdue amount
+PROMISE_DAYS = 3
+PAUSE_SHARE = 0.01  # of conversations: a hardship pause of PAUSE_DAYS is granted
+PAUSE_DAYS = 30
+PROMISE_BOOST = 1.5  # a curer with a promise pending is this much more likely to pay
+PHONE = frozenset({ContactChannel.CALL, ContactChannel.AI_CALL, ContactChannel.SMS, ContactChannel.IM})
+CONTACT_PHONE = frozenset({ContactChannel.CALL, ContactChannel.SMS})
+MAIL = frozenset({ContactChannel.EMAIL})
+
+
+def _recorded_at(day: date) -> datetime:
+    """When a payment made on ``day`` reaches the books: that evening."""
+    return datetime.combine(day, time(22), CHINA)
+
+
+def load_portfolio(uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio) -> None:
+    """Stores the portfolio's products, loans, borrowers, contacts and consents (one transaction)."""
+    parties: list[Party] = []
+    points: list[ContactPoint] = []
+    consents: list[ConsentRecord] = []
+    for b in portfolio.borrowers:
+        parties.append(Party(b.id, b.id, Role.DEBTOR, b.tz, None, STRATEGY_TIER[b.risk_tier]))
+        points.append(ContactPoint(f"{b.id}/phone", b.id, b.phone, PHONE, 0))
+        points.append(ContactPoint(f"{b.id}/email", b.id, b.email, MAIL, 1))
+    for c in portfolio.contacts:
+        parties.append(Party(c.id, c.borrower_id, Role.CONTACT, "Asia/Shanghai", c.relationship.value))
+        points.append(ContactPoint(f"{c.id}/phone", c.id, c.phone, CONTACT_PHONE, 0))
+        consent = c.consent
+        consents.append(
+            ConsentRecord(c.id, consent.purpose, consent.granted_at, consent.withdrawn_at, c.consent_evidence)
+        )
+    with uow_factory() as uow:
+        for product in portfolio.products:
+            uow.products.add(product)
+        uow.loans.add_many(
+            [Loan(x.id, x.product_code, x.borrower_id, x.amount, x.disbursed_on, x.schedule) for x in portfolio.loans]
+        )
+        uow.parties.add_many(parties, points, consents)
+        uow.commit()
+
+
+@dataclass
+class Tally:
+    """What the report draws, gathered day by day."""
+
+    bucket_counts: dict[date, dict[str, int]] = field(default_factory=dict)
+    recovered: dict[date, Decimal] = field(default_factory=dict)
+    contacts: dict[date, ContactCounts] = field(default_factory=dict)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    cures: dict[date, int] = field(default_factory=dict)
+    totals: Counter[str] = field(default_factory=Counter)
+    reached: Counter[str] = field(default_factory=Counter)
+
+
+class World:
+    """A portfolio, its database and its borrowers, run a day at a time under one cycle configuration."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        portfolio: Portfolio,
+        config: CycleConfig,
+        seed: int,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.portfolio = portfolio
+        self.config = config
+        self.seed = seed
+        self.rng = random.Random(f"{seed}/world")
+        self.start = portfolio.start_date
+        products = {p.code: p for p in portfolio.products}
+        self.payers = {
+            loan.id: LoanPayer(loan, products[loan.product_code], portfolio.history_start, seed)
+            for loan in portfolio.loans
+        }
+        self.channel: Channel = SimulatedChannel(seed, frozenset(b.id for b in portfolio.borrowers))
+        self.late: dict[date, list[tuple[str, LoanEvent]]] = {}
+        self.tally = Tally()
+        self.book: Book | None = None
+        self._past()
+
+    def _past(self) -> None:
+        """The book before the start date: loaded, and every payment before it recorded (on time)."""
+        load_portfolio(self.uow_factory, self.portfolio)
+        with self.uow_factory() as uow:
+            day = self.portfolio.history_start
+            while day < self.start:
+                paid: list[tuple[str, LoanEvent]] = []
+                for loan_id, payer in self.payers.items():
+                    payment = payer.step(day)
+                    if payment is not None:
+                        paid.append((loan_id, payment))
+                uow.loan_events.append_many(paid, recorded_at=_recorded_at(day))
+                day += timedelta(days=1)
+            uow.commit()
+
+    def run(self, days: int, progress: Callable[[int], None] | None = None) -> None:
+        """Runs ``days`` days from the start date; ``progress`` is told each day done (1, 2, ...)."""
+        for k in range(days):
+            self.day(self.start + timedelta(days=k))
+            if progress is not None:
+                progress(k + 1)
+
+    def day(self, on: date) -> DayReport:
+        if self.book is None:
+            with self.uow_factory() as uow:
+                self.book = Book.load(uow, on=on, lookback=self.config.lookback, table=self.config.table)
+        book = self.book
+        morning = datetime.combine(on, time(6), CHINA)
+        report = run_day(self.uow_factory, book, self.config, on, self.channel, clock=lambda: morning, simulate=True)
+        self._gather(on, report)
+        self._respond(on, report)
+        self._pay(on, report)
+        return report
+
+    def _gather(self, on: date, report: DayReport) -> None:
+        t = self.tally
+        s = report.summary
+        planned, allowed = s.get("planned", 0), s.get("allowed", 0)
+        t.contacts[on] = ContactCounts(planned, allowed, s.get("denied", 0))
+        if report.plan is not None:
+            for contact in report.plan.denied:
+                t.by_rule.update(contact.decision.rules)
+        t.cures[on] = len(report.cured)
+        t.totals.update({k: v for k, v in s.items() if k not in ("cases_open",)})
+        assert self.book is not None
+        counts: Counter[str] = Counter()
+        table = self.config.table
+        for loan_id in self.book.loans:
+            dpd = self.book.projection(loan_id, on).on(on)
+            if dpd > 0:
+                counts[table.bucket_for(dpd).name] += 1
+        t.bucket_counts[on] = dict(counts)
+        for sent in report.sent:
+            if sent.result.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
+                t.reached["debtor" if sent.contact.attempt.recipient.role is Role.DEBTOR else "others"] += 1
+
+    def _respond(self, on: date, report: DayReport) -> None:
+        """The debtors' answers to the day's conversations: promises to pay and hardship pauses."""
+        promises: list[tuple[str, PromiseMade]] = []
+        pauses: list[tuple[str, PauseGranted]] = []
+        done: set[str] = set()
+        for sent in report.sent:
+            contact = sent.contact
+            debt = contact.debt
+            if (
+                sent.result.outcome is not Outcome.CONVERSATION
+                or contact.attempt.recipient.role is not Role.DEBTOR
+                or debt in done
+            ):
+                continue
+            done.add(debt)
+            case = report.cases.get(debt)
+            state = report.states.get(debt)
+            if case is None or state is None or state.overdue.total <= 0:
+                continue
+            u = self.rng.random()
+            if u < PAUSE_SHARE:
+                pauses.append((debt, PauseGranted(on + timedelta(days=1), on + timedelta(days=PAUSE_DAYS))))
+            elif u < PAUSE_SHARE + PROMISE_SHARE and not any(p.status is PromiseStatus.PENDING for p in case.promises):
+                amount = quantize(state.overdue.total)
+                promises.append((debt, PromiseMade(on, amount, on + timedelta(days=PROMISE_DAYS))))
+        if not promises and not pauses:
+            return
+        assert self.book is not None
+        at = datetime.combine(on, time(20), CHINA)
+        with self.uow_factory() as uow:
+            for debt, promise in promises:
+                uow.case_events.append(debt, promise, recorded_at=at)
+                self.book.case_events.setdefault(debt, []).append(promise)
+            for debt, pause in pauses:
+                uow.loan_events.append(debt, pause, recorded_at=at)
+            uow.commit()
+        self.tally.totals["promises_made"] += len(promises)
+        self.tally.totals["pauses"] += len(pauses)
+
+    def _pressure(self, on: date, borrower: str) -> float:
+        assert self.book is not None
+        since = datetime.combine(on - timedelta(days=6), time(), CHINA).timestamp()
+        reached = 0.0
+        for r in self.book.reach.get(borrower, ()):
+            for e in self.book.history.get(r.party, ()):
+                if e.ts < since or e.direction is not Direction.OUTBOUND:
+                    continue
+                if e.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
+                    reached += 1.0 if r.role is Role.DEBTOR else 0.5
+        return contact_pressure(reached)
+
+    def _pay(self, on: date, report: DayReport) -> None:
+        assert self.book is not None
+        book = self.book
+        today: list[tuple[str, LoanEvent]] = list(self.late.pop(on, ()))
+        recovered = ZERO
+        for loan_id, payer in self.payers.items():
+            if on < payer.wake or payer.done:
+                continue
+            pressure = 1.0
+            if payer.in_trouble():
+                pressure = self._pressure(on, book.loans[loan_id].borrower)
+                case = report.cases.get(loan_id)
+                if case is not None and any(p.status is PromiseStatus.PENDING for p in case.promises):
+                    pressure *= PROMISE_BOOST
+            payment = payer.step(on, pressure)
+            if payment is None:
+                continue
+            if book.projection(loan_id, on).on(on) > 0:
+                recovered += payment.amount
+            if self.rng.random() < LATE_SHARE:
+                self.late.setdefault(on + timedelta(days=LATE_DAYS), []).append((loan_id, payment))
+            else:
+                today.append((loan_id, payment))
+        with self.uow_factory() as uow:
+            uow.loan_events.append_many(today, recorded_at=_recorded_at(on))
+            uow.commit()
+        previous = self.tally.recovered.get(on - timedelta(days=1), ZERO)
+        self.tally.recovered[on] = previous + recovered
+
+    def finish(self, name: str) -> StrategyRun:
+        """The run as the report draws it, with the pack's titles and citations for each denying rule."""
+        assert self.book is not None
+        t = self.tally
+        pack = self.config.pack
+        rules = {r.id: r for r in pack.rules}
+        denials = tuple(
+            RuleDenials(rule_id, rules[rule_id].title if rule_id in rules else rule_id,
+                        rules[rule_id].citation if rule_id in rules else "", n)
+            for rule_id, n in sorted(t.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+        )  # fmt: skip
+        kept = made = 0
+        last = max(t.contacts, default=self.start)
+        for loan_id, stored in self.book.case_events.items():
+            if not any(isinstance(e, PromiseMade) for e in stored):
+                continue
+            loan_events = self.book.events.get(loan_id, ())
+            events = (*bucket_events(self.book.projection(loan_id, last).spells), *stored)
+            for case in case_history(events, loan_events, last, loan_id=loan_id, table=self.config.table, lenient=True):
+                for p in case.promises:
+                    made += 1
+                    kept += p.status is PromiseStatus.KEPT
+        totals = t.totals
+        recovered = t.recovered.get(last, ZERO)
+        audit = self.config.mode is Mode.AUDIT_ONLY
+        summary = (
+            SummaryRow("计划联系 / Contacts planned", f"{totals['planned']:,}"),
+            SummaryRow("合规放行 / Allowed by the gate", f"{totals['allowed']:,}"),
+            SummaryRow("违规拦截 / Denied by the gate", f"{totals['denied'] + totals['indeterminate']:,}"),
+            SummaryRow(
+                "实际发送 / Sent" if not audit else "仅审计（未发送）/ Audit only (nothing sent)",
+                f"{totals['sent']:,}",
+            ),
+            SummaryRow("回收金额 / Recovered (CNY)", f"{recovered:,.2f}"),
+            SummaryRow("治愈 / Cures", f"{totals['cured']:,}"),
+            SummaryRow("承诺还款（兑现）/ Promises (kept)", f"{made:,} ({kept:,})"),
+            SummaryRow("追溯重述 / Restatements (late payments)", f"{totals['restated']:,}"),
+        )
+        return StrategyRun(
+            name=name,
+            bucket_counts=t.bucket_counts,
+            recovered=t.recovered,
+            contacts=t.contacts,
+            denials=denials,
+            cures=t.cures,
+            promises_made=made,
+            promises_kept=kept,
+            summary=summary,
+            audit_only=audit,
+        )
+
+
+def totals_of(run: StrategyRun) -> Mapping[str, str]:
+    """The run's summary rows as a mapping (label -> value), for tables printed beside the report."""
+    return {row.label: row.value for row in run.summary}
