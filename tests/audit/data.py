@@ -8,10 +8,12 @@ Sydney) and one with a half-hour offset.
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -54,7 +56,7 @@ def log_rows(draw: st.DrawFn, max_rows: int = 50) -> list[LogRow]:
         minutes = draw(st.integers(0, span_days * 24 * 60 - 1))
         second = draw(st.sampled_from((0, 0, 0, 59)))
         at = start + timedelta(minutes=minutes, seconds=second)
-        local = at.astimezone(__import__("zoneinfo").ZoneInfo(ZONES[party]))
+        local = at.astimezone(ZoneInfo(ZONES[party]))
         channel = draw(st.sampled_from(CHANNEL_WEIGHTS))
         role = Role.DEBTOR if DEBTS[debt] == party and draw(st.booleans()) else draw(st.sampled_from(list(Role)))
         rows.append(
@@ -231,3 +233,58 @@ def write_facts(tables: FactTables, directory: Path) -> Path:
     if tables.time_barred is not None:
         put("time_barred", ("debt", "since"), [(d, _iso(t)) for d, t in tables.time_barred])
     return directory
+
+
+def seeded_log(n: int, seed: int) -> tuple[list[LogRow], FactTables]:
+    """A deterministic log of ``n`` rows over four people and three days, and a full set of fact tables."""
+    rng = random.Random(seed)
+    start = STARTS[seed % len(STARTS)]
+    rows = []
+    for i in range(n):
+        party = rng.choice(PARTIES)
+        debt = rng.choice(sorted(DEBTS))
+        at = start + timedelta(minutes=rng.randrange(3 * 24 * 60))
+        role = Role.DEBTOR if DEBTS[debt] == party and rng.random() < 0.7 else rng.choice(list(Role))
+        rows.append(
+            LogRow(
+                id=f"S{i:05d}",
+                at=at.astimezone(ZoneInfo(ZONES[party])),
+                debt=debt,
+                debtor=DEBTS[debt],
+                party=party,
+                role=role,
+                address=rng.choice(ADDRESSES[party]),
+                tz=ZONES[party],
+                channel=rng.choice(CHANNEL_WEIGHTS),
+                purpose=rng.choice(list(Purpose)),
+                direction=Direction.INBOUND if rng.random() < 0.1 else Direction.OUTBOUND,
+                outcome=rng.choice(list(Outcome)),
+                content=rng.choice((None, None, *TEXTS)),
+                operator=rng.choice(("op-1", "op-2", "op-3")),
+                org=rng.choice(("lender", "agency-a", "agency-b")),
+            )
+        )
+
+    def when() -> datetime:
+        return start + timedelta(minutes=rng.randrange(-24 * 60, 3 * 24 * 60))
+
+    tables = FactTables(
+        consents=tuple(
+            Consent(p, "contact_relay", when(), rng.choice((None, when() + timedelta(days=1)))) for p in PARTIES[:3]
+        ),
+        refusals=((PARTIES[3], when()),),
+        opt_outs=(
+            (OptOut(PARTIES[1], Channel.SMS), when()),
+            (OptOut(PARTIES[2], Channel.CALL, ADDRESSES[PARTIES[2]][0]), when()),
+        ),
+        agreed_windows=(
+            AgreedWindow(PARTIES[0], time(22, 0), time(23, 0)),
+            AgreedWindow(PARTIES[1], time(21, 0), time(7, 30)),
+        ),
+        unreachable=(Period("P1", when(), None), Period("P2", when(), when() + timedelta(days=2))),
+        guarantors=frozenset({("D1", "P3"), ("D2", "P4")}),
+        attorneys=(Period("P3", when(), None),),
+        cease_requests=(("D2", when()),),
+        time_barred=(("D3", when()),),
+    )
+    return rows, tables

@@ -34,7 +34,7 @@ def audit(rows: list[LogRow], tables: FactTables, pack_name: str) -> list[tuple[
 
 
 @pytest.mark.parametrize("pack_name", builtin_pack_names())
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=log_rows(), tables=fact_tables())
 def test_the_audit_reports_a_rule_exactly_when_the_gate_names_it(
     pack_name: str, rows: list[LogRow], tables: FactTables

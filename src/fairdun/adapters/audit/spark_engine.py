@@ -23,20 +23,25 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def local_session(master: str = "local[2]", shuffle_partitions: int = 4) -> SparkSession:
-    """A Spark session for this process: no UI, few shuffle partitions (a local run has few cores)."""
+def local_session(
+    master: str = "local[2]", shuffle_partitions: int = 4, conf: dict[str, str] | None = None
+) -> SparkSession:
+    """A Spark session for this process: no UI, few shuffle partitions (a local run has few cores); ``conf``
+    adds or overrides settings."""
     from pyspark.sql import SparkSession  # noqa: PLC0415 (slow import, only when Spark is used)
 
     builder: Any = SparkSession.builder
-    session: SparkSession = (
+    builder = (
         builder.master(master)
         .appName("fairdun-audit")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "true")
-        .getOrCreate()
     )
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    session: SparkSession = builder.getOrCreate()
     return session
 
 
