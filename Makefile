@@ -37,6 +37,7 @@ test: lint typecheck contracts pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/screen.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info
