@@ -127,4 +127,12 @@ def test_the_ascii_shortcut_normalises_exactly_as_the_general_path(text: str) ->
     assert not general.plain_ascii
     slow = normalise(text, {"a": "a"}, general)
     assert fast.text == slow.text
-    assert list(fast.origin) == list(slow.origin)
+    assert [fast.origin(i) for i in range(len(fast.text))] == [slow.origin(i) for i in range(len(slow.text))]
+
+
+def test_evidence_spans_are_right_when_a_character_folds_to_two() -> None:
+    text = "ﬁ ﬁ你这个老 赖ﬀ，ﬁ Pay up, deadbeat."  # ligatures: NFKC folds each to two letters
+    spans = {(f.category, f.text) for f in SCREENER.screen(text, Role.DEBTOR)}
+    assert spans == {("insult", "老 赖"), ("insult", "deadbeat")}
+    for f in SCREENER.screen(text, Role.DEBTOR):
+        assert text[f.start : f.end] == f.text

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -70,13 +71,22 @@ def _is_separator(ch: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Normalised:
+    """Normalised text and the way back to the original: the text is a concatenation of pieces, each a contiguous
+    run of the folded text (``starts[k]`` where piece ``k`` begins here, ``sources[k]`` where it was in the folded
+    text), and ``base`` maps folded positions to original ones (a ``range`` when folding kept every character)."""
+
     text: str
-    origin: Sequence[int]
-    """``origin[i]`` is the index in the original text of normalised character ``i`` (a ``range`` when the text
-    kept its length)."""
+    starts: tuple[int, ...]
+    sources: tuple[int, ...]
+    base: Sequence[int]
+
+    def origin(self, i: int) -> int:
+        """The index in the original text of normalised character ``i``."""
+        k = bisect_right(self.starts, i) - 1
+        return self.base[self.sources[k] + i - self.starts[k]]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        return self.origin[start], self.origin[end - 1] + 1
+        return self.origin(start), self.origin(end - 1) + 1
 
 
 class Folder:
@@ -90,6 +100,7 @@ class Folder:
         self.table: dict[int, str] = {}
         self.multi: set[str] = set()  # characters that fold to more or fewer than one character
         self.separators: set[str] = set()  # folded characters that are separators
+        self.known: set[str] = set()  # characters in the table
         # ASCII text folds by str.lower() alone unless a variant maps an ASCII character.
         self.plain_ascii = not any(k.isascii() for k in variants)
         self._runs: re.Pattern[str] | None = None
@@ -108,11 +119,13 @@ class Folder:
 
     def learn(self, text: str) -> bool:
         """Learn the text's characters; True when every one is known and folds to exactly one."""
-        table = self.table
-        unknown = [ch for ch in set(text) if ord(ch) not in table]
-        for ch in unknown:
-            self.fold(ch)
-        return len(table) < self.LIMIT and self.multi.isdisjoint(text)
+        if not self.known.issuperset(text):  # the common case, a text of known characters, costs one C loop
+            table = self.table
+            for ch in {ch for ch in text if ord(ch) not in table}:
+                self.fold(ch)
+                if ord(ch) in table:
+                    self.known.add(ch)
+        return self.known.issuperset(text) and self.multi.isdisjoint(text)
 
     def separator_runs(self) -> re.Pattern[str]:
         """Runs of whitespace and of the separators learnt so far (recompiled only when a new one is learnt)."""
@@ -133,42 +146,52 @@ def normalise(text: str, variants: Mapping[str, str], folder: Folder | None = No
         # The common English case: lower case is the whole fold, and with tidy spaces nothing else changes.
         folded = text.lower()
         if not _UNTIDY_SPACE.search(folded):
-            return Normalised(folded, range(len(text)))
+            return Normalised(folded, (0,), (0,), range(len(text)))
     if folder.learn(text):
         folded = text.translate(folder.table)
         base: list[int] | range = range(len(text))
     else:
-        pieces: list[str] = []
+        parts: list[str] = []
         base = []
         for i, raw in enumerate(text):
             f = folder.fold(raw)
-            pieces.append(f)
+            parts.append(f)
             base.extend([i] * len(f))
-        folded = "".join(pieces)
+        folded = "".join(parts)
     # Drop separator runs between two CJK characters; collapse whitespace runs to one space.
     n = len(folded)
-    out: list[str] = []
-    origin: list[int] = []
+    pieces: list[str] = []
+    starts: list[int] = []
+    sources: list[int] = []
+    length = 0  # of the normalised text so far
     done = 0  # folded[:done] is handled
     for m in folder.separator_runs().finditer(folded):
         i, j = m.span()
-        out.append(folded[done:i])
-        origin.extend(base[done:i])
-        run = m.group()
+        if i > done:
+            starts.append(length)
+            sources.append(done)
+            pieces.append(folded[done:i])
+            length += i - done
         if not (i > 0 and j < n and _is_cjk(folded[i - 1]) and _is_cjk(folded[j])):
-            if run.isspace():
-                if i > 0:
-                    out.append(" ")
-                    origin.append(base[i])
-            else:
-                out.append(run)
-                origin.extend(base[i:j])
+            run = m.group()
+            if not run.isspace():
+                starts.append(length)
+                sources.append(i)
+                pieces.append(run)
+                length += j - i
+            elif i > 0:
+                starts.append(length)
+                sources.append(i)
+                pieces.append(" ")
+                length += 1
         done = j
     if not done:
-        return Normalised(folded, base)
-    out.append(folded[done:])
-    origin.extend(base[done:])
-    return Normalised("".join(out), origin)
+        return Normalised(folded, (0,), (0,), base)
+    if done < n:
+        starts.append(length)
+        sources.append(done)
+        pieces.append(folded[done:])
+    return Normalised("".join(pieces), tuple(starts), tuple(sources), base)
 
 
 # Where a clause ends, in the original text: a safe phrase's reach stops there. A full stop or comma inside a
@@ -326,11 +349,7 @@ class Screener:
             safe = self._safe.get(script)
             scopes = self._scopes.get(script, ())
             for offset, segment in segments:
-                safe_spans = (
-                    self._safe_spans(text, norm, safe=safe, scopes=scopes, segment=segment, offset=offset)
-                    if safe
-                    else []
-                )
+                found: list[Finding] = []
                 for category, roles, regex in compiled:
                     if roles is not None and (role is None or role not in roles):
                         continue
@@ -339,9 +358,11 @@ class Screener:
                         if s == e:
                             continue
                         start, end = norm.span(s + offset, e + offset)
-                        if any(a <= start and end <= b for a, b in safe_spans):
-                            continue
-                        findings.append(Finding(category, start, end, text[start:end]))
+                        found.append(Finding(category, start, end, text[start:end]))
+                if found and safe:  # safe phrases are looked for only where there is something to excuse
+                    spans = self._safe_spans(text, norm, safe=safe, scopes=scopes, segment=segment, offset=offset)
+                    found = [f for f in found if not any(a <= f.start and f.end <= b for a, b in spans)]
+                findings.extend(found)
         findings.sort(key=lambda f: (f.start, f.category))
         return tuple(findings)
 
