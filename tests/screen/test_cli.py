@@ -104,6 +104,13 @@ def test_train_without_both_kinds_of_label_or_with_a_missing_model_fails_with_on
     result = runner.invoke(app, ["screen", "train", "--dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "need both lawful messages and violations" in result.stderr
+    labels = str(CORPUS / "holdout.jsonl")
+    result = runner.invoke(app, ["screen", "train", "--dir", str(tmp_path), "--labels", labels, "--threshold", "1.5"])
+    assert result.exit_code == 2
+    assert "threshold: expected a probability between 0 and 1" in result.stderr
+    result = runner.invoke(app, ["screen", "train", "--dir", str(tmp_path), "--labels", labels, "--cv", "1"])
+    assert result.exit_code == 2
+    assert "--cv: folds: expected 2 to 133" in result.stderr
     result = runner.invoke(app, ["screen", "--model", str(tmp_path / "none.joblib")], input="")
     assert result.exit_code == 2
     assert "no such model file" in result.stderr

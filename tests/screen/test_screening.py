@@ -11,6 +11,7 @@ from fairdun.application.screening import (
     Message,
     ScreeningService,
     ScreenInputError,
+    cross_validate,
     evaluate,
     parse_labelled,
     parse_message,
@@ -107,3 +108,24 @@ def test_a_bad_label_names_its_field(labels: object, field: str) -> None:
     with pytest.raises(ScreenInputError) as caught:
         parse_labelled(document)
     assert caught.value.field == field
+
+
+def test_cross_validation_fits_on_the_other_folds_and_scores_every_message_once() -> None:
+    items = [LabelledMessage(f"m{i}", Role.DEBTOR, frozenset({"threat"} if i % 2 else set())) for i in range(6)]
+    seen: list[set[str]] = []
+
+    def fit(part: Sequence[LabelledMessage]) -> FakeScreenModel:
+        seen.append({m.text for m in part})
+        # a model that "remembers" its training labels and calls every unseen message a threat
+        return FakeScreenModel({m.text: frozenset({"threat"}) for m in items if m.text not in {p.text for p in part}})
+
+    both, alone = cross_validate(items, fit, SCREENER, folds=3)
+    assert seen == [{"m1", "m2", "m4", "m5"}, {"m0", "m2", "m3", "m5"}, {"m0", "m1", "m3", "m4"}]
+    assert (alone.messages, alone.recall, alone.false_positive_rate) == (6, 1.0, 1.0)
+    assert both.recall == 1.0
+
+
+def test_cross_validation_needs_two_folds_to_the_number_of_messages() -> None:
+    items = [LabelledMessage("m", Role.DEBTOR, frozenset())]
+    with pytest.raises(ValueError, match="folds"):
+        cross_validate(items, lambda part: FakeScreenModel({}), SCREENER, folds=2)

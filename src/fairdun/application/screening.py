@@ -11,7 +11,7 @@ adds ``"labels": [...]`` (violation categories; empty for a lawful message) and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -274,7 +274,11 @@ class Evaluation:
 def evaluate(service: ScreeningService, labelled: Iterable[LabelledMessage]) -> Evaluation:
     """Screen every labelled message and score the screen against the reviewers' labels."""
     items = list(labelled)
-    results = service.screen_all([i.message for i in items])
+    return score(items, service.screen_all([i.message for i in items]))
+
+
+def score(items: Sequence[LabelledMessage], results: Sequence[ScreenResult]) -> Evaluation:
+    """Score screen results against the reviewers' labels of the same messages (in the same order)."""
     counts = {c: [0, 0, 0, 0] for c in VIOLATIONS}  # tp, fp, fn, tn
     violations = lawful = flagged_violations = flagged_lawful = right = 0
     misses = []
@@ -301,3 +305,31 @@ def evaluate(service: ScreeningService, labelled: Iterable[LabelledMessage]) -> 
         per_category=tuple(CategoryScore(c, *counts[c]) for c in VIOLATIONS),
         misses=tuple(misses),
     )
+
+
+def cross_validate(
+    items: Sequence[LabelledMessage],
+    fit: Callable[[Sequence[LabelledMessage]], ScreenModel],
+    screener: Screener,
+    folds: int = 5,
+) -> tuple[Evaluation, Evaluation]:
+    """How well a model fitted by ``fit`` does on labels it did not see: ``folds``-fold cross-validation (message
+    ``i`` is in fold ``i % folds``; shuffle beforehand if the order means something). Returns the scores of the
+    lexicons with the model, and of the model alone."""
+    if not 2 <= folds <= len(items):
+        raise ValueError(f"folds: expected 2 to {len(items)} (the number of labelled messages), got {folds}")
+    with_lexicons: list[ScreenResult] = [ScreenResult("", ())] * len(items)
+    alone: list[ScreenResult] = [ScreenResult("", ())] * len(items)
+    nothing = Screener([])
+    for k in range(folds):
+        held = [i for i in range(len(items)) if i % folds == k]
+        model = fit([m for i, m in enumerate(items) if i % folds != k])
+        messages = [items[i].message for i in held]
+        for i, a, b in zip(
+            held,
+            ScreeningService(screener, model).screen_all(messages),
+            ScreeningService(nothing, model).screen_all(messages),
+            strict=True,
+        ):
+            with_lexicons[i], alone[i] = a, b
+    return score(items, with_lexicons), score(items, alone)

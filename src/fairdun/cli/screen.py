@@ -27,6 +27,7 @@ from fairdun.application.screening import (
     ScreeningService,
     ScreenInputError,
     ScreenModel,
+    cross_validate,
     evaluate,
     parse_labelled,
     parse_message,
@@ -141,6 +142,13 @@ def train(
     out: Annotated[
         Path | None, typer.Option("--out", help="Where to save the model (default DIR/model.joblib).")
     ] = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Probability from which the model reports a category.")
+    ] = 0.5,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", help="Also report K-fold cross-validated figures (how the model does on unseen labels)."),
+    ] = None,
 ) -> None:
     """Fit the model (character n-grams, logistic regression per category) on the stored labels and save it."""
     from fairdun.adapters.screen_labels import JsonlLabelStore, LabelStoreError, read_labelled_lines  # noqa: PLC0415
@@ -156,12 +164,24 @@ def train(
         _fail(str(exc))
     target = out or directory / MODEL_FILE
     try:
-        model = fit(examples)
+        model = fit(examples, threshold)
         model.save(target)
     except ScreenModelError as exc:
         _fail(str(exc))
     skipped = f"; no examples of {', '.join(model.skipped)}" if model.skipped else ""
     typer.echo(f"trained on {model.trained_on} labelled messages; model saved to {target}{skipped}")
+    if cv is None:
+        return
+    try:
+        both, alone = cross_validate(examples, lambda part: fit(part, threshold), _service(None).screener, cv)
+    except (ScreenModelError, ValueError) as exc:
+        _fail(f"--cv: {exc}")
+    for name, result in (("lexicons + model", both), ("model alone", alone)):
+        typer.echo(
+            f"cross-validated ({cv} folds), {name}: recall {_figure(result.recall)}, "
+            f"false-positive rate {_figure(result.false_positive_rate)}, "
+            f"right category {_figure(result.category_accuracy)}"
+        )
 
 
 def _read_text(path: Path) -> str:
