@@ -169,5 +169,6 @@ def test_the_aggressive_strategy_plans_ten_calls_a_day_at_night_and_to_contacts(
     assert any(p.window.end > 22 * H or p.window.start < 8 * H for p in calls)
     assert any(p.role is Role.CONTACT for p in calls)
     hourly = [p.window.label for p in calls if p.role is Role.DEBTOR and 8 * H <= p.window.start < 18 * H]
-    assert hourly == [f"{h:02d}:00-{h + 1:02d}:00" for h in range(8, 18)]
+    assert hourly == [f"{h:02d}:00-{h + 1:02d}:00" for h in range(8, 15)]
+    assert len([p for p in calls if p.role is Role.DEBTOR]) == 10
     assert plan_steps(strategy.treatment_for("M1", 500, "low", "LN-000001").treatment, 2, ON) != []

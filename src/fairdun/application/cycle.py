@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from fairdun.application.channels import Channel, DeliveryResult, OutboundMessage, contact_event
 from fairdun.application.outbox import dispatch, expire, recover
@@ -67,7 +68,6 @@ from fairdun.domain.cases import (
     assign_by_load,
     bucket_events,
     case_state,
-    is_cured,
     may_contact_for_collection,
 )
 from fairdun.domain.contact import (
@@ -78,8 +78,17 @@ from fairdun.domain.contact import (
     Outcome,
     Role,
 )
+from fairdun.domain.contact import Channel as ContactChannel
 from fairdun.domain.delinquency import DEFAULT_BUCKETS, BucketTable, Spell, bucket_history, restate
-from fairdun.domain.ledger import LedgerCursor, LoanEvent, LoanState, dpd_history
+from fairdun.domain.ledger import (
+    LedgerCursor,
+    LoanEvent,
+    PauseGranted,
+    PaymentReceived,
+    PaymentReversed,
+    Waived,
+    dpd_history,
+)
 from fairdun.domain.loans import Product
 from fairdun.policy import Effect, Facts, Pack
 from fairdun.policy.localtime import zone
@@ -133,7 +142,7 @@ class Sent:
 @dataclass(frozen=True, slots=True)
 class DayReport:
     """What one day's run did. ``already_done``: the date had been run; nothing was done this time and
-    ``summary`` is the first run's. ``states`` holds the day's loan states of the loans the cycle looked at."""
+    ``summary`` is the first run's. ``overdue`` holds the overdue amount of each loan the cycle looked at."""
 
     on: date
     already_done: bool
@@ -144,7 +153,7 @@ class DayReport:
     cured: tuple[str, ...] = ()
     restatements: tuple[RestatementRecord, ...] = ()
     sent: tuple[Sent, ...] = ()
-    states: Mapping[str, LoanState] = field(default_factory=dict)
+    overdue: Mapping[str, Decimal] = field(default_factory=dict)
     cases: Mapping[str, CaseState] = field(default_factory=dict)
 
 
@@ -267,14 +276,15 @@ class Book:
     def product(self, loan_id: str) -> Product:
         return self.products[self.loans[loan_id].product]
 
-    def state(self, loan_id: str, day: date) -> LoanState:
-        """The loan on ``day``: read forwards from a cursor kept per loan while its events stay the same."""
+    def overdue(self, loan_id: str, day: date) -> Decimal:
+        """All owed on the loan's installments due before ``day``, penalty included (``LoanState.overdue``): read
+        forwards from a ledger cursor kept per loan while its events stay the same."""
         cursor = self._cursors.get(loan_id)
         if cursor is None or cursor[0] > day:
             loan = self.loans[loan_id]
             cursor = (day, LedgerCursor(self.product(loan_id), loan.schedule, self.events.get(loan_id, ())))
         self._cursors[loan_id] = (day, cursor[1])
-        return cursor[1].state(day)
+        return cursor[1].overdue_total(day)
 
     # --- contacts ---------------------------------------------------------------------------------------------
 
@@ -329,14 +339,15 @@ def run_day(
 
     states, cases, opened, cured, counts = _cases(uow_factory, book, config, on, clock)
     plan = _plan(book, config, on, states, cases)
-    records = [_record(c, on, config.mode) for c in (*plan.allowed, *plan.denied)]
+    keys = {id(c): contact_key(c) for c in (*plan.allowed, *plan.denied)}
+    records = [_record(c, keys[id(c)], on, config.mode) for c in (*plan.allowed, *plan.denied)]
     with uow_factory() as uow:
         uow.cycle.record_planned(records)
         for r in restatements:
             uow.cycle.record_restatement(r)
         uow.commit()
 
-    sent = _send(uow_factory, book, config, plan, channel, clock=clock, simulate=simulate)
+    sent, expired = _send(uow_factory, book, config, plan, channel, keys=keys, clock=clock, simulate=simulate)
     summary: dict[str, int] = {
         "cases_open": len(book.open_cases),
         "cases_opened": len(opened),
@@ -349,6 +360,7 @@ def run_day(
         "replanned": sum(a.replanned for a in plan.arms.values()),
         "unaddressed": len(plan.unaddressed),
         "sent": len(sent),
+        "expired": len(expired),
         "restated": len(restatements),
         **counts,
     }
@@ -383,6 +395,9 @@ def _restate(
         loan = book.loans.get(loan_id)
         if loan is None or end < loan.disbursed_on:
             continue
+        earliest = _earliest(book.events[loan_id], len(before))
+        if earliest is not None and earliest > end:
+            continue  # everything new is dated after the days runs acted on: nothing to restate
         change = restate(
             book.product(loan_id),
             loan.schedule,
@@ -428,16 +443,33 @@ def _restate(
     return out
 
 
+def _earliest(events: Sequence[LoanEvent], known: int) -> date | None:
+    """The earliest date the events after the first ``known`` take effect on; None when one cannot be dated
+    without a replay (a reversal of a payment not among them), which is then restated in full."""
+    dates = []
+    paid = {e.id: e.on for e in events if isinstance(e, PaymentReceived)}
+    for event in events[known:]:
+        if isinstance(event, PaymentReceived | Waived):
+            dates.append(event.on)
+        elif isinstance(event, PauseGranted):
+            dates.append(event.start)
+        elif isinstance(event, PaymentReversed) and event.payment_id in paid:
+            dates.append(paid[event.payment_id])
+        else:
+            return None
+    return min(dates, default=None)
+
+
 def _cases(
     uow_factory: Callable[[], UnitOfWork],
     book: Book,
     config: CycleConfig,
     on: date,
     clock: Callable[[], datetime],
-) -> tuple[dict[str, LoanState], dict[str, CaseState], list[str], list[str], dict[str, int]]:
+) -> tuple[dict[str, Decimal], dict[str, CaseState], list[str], list[str], dict[str, int]]:
     """Each delinquent or open-case loan's state and case on ``on``; records the cures, assignments and
     placements the day brings."""
-    states: dict[str, LoanState] = {}
+    states: dict[str, Decimal] = {}
     cases: dict[str, CaseState] = {}
     opened: list[str] = []
     cured: list[str] = []
@@ -448,8 +480,8 @@ def _cases(
         dpd = p.on(on)
         if dpd == 0 and loan_id not in book.open_cases and not (book.fresh and len(p.spells) > 1):
             continue
-        state = book.state(loan_id, on)
-        states[loan_id] = state
+        overdue = book.overdue(loan_id, on)
+        states[loan_id] = overdue
         events = [*bucket_events(p.spells), *book.case_events.get(loan_id, ())]
         case = case_state(
             events, book.events.get(loan_id, ()), on, loan_id=loan_id, table=config.table,
@@ -457,8 +489,11 @@ def _cases(
         )  # fmt: skip
         if case is None:
             continue
-        if case.status is CaseStatus.OPEN and case.bucket == current and is_cured(state):
-            cure = Cured(on)
+        if case.status is CaseStatus.OPEN and case.bucket == current and dpd == 0 and overdue <= 0:
+            # is_cured(): no days past due and nothing overdue, penalty included. On a book no cycle has run on
+            # yet, a loan cured before today is recorded cured the day it came back to the current bucket.
+            back = max((s.entered for s in p.spells if s.entered <= on), default=on)
+            cure = Cured(back if book.fresh else on)
             new_events.append((loan_id, cure))
             book.case_events.setdefault(loan_id, []).append(cure)
             case = case_state(
@@ -466,9 +501,10 @@ def _cases(
                 grace_days=book.product(loan_id).grace_days, lenient=True,
             )  # fmt: skip
             assert case is not None
-            cured.append(loan_id)
+            if cure.on == on:
+                cured.append(loan_id)
         if case.status is CaseStatus.OPEN:
-            if loan_id not in book.open_cases:
+            if case.opened_on == on:
                 opened.append(loan_id)
             book.open_cases.add(loan_id)
         else:
@@ -479,8 +515,7 @@ def _cases(
     if new_events:
         with uow_factory() as uow:
             at = clock()
-            for loan_id, case_event in new_events:
-                uow.case_events.append(loan_id, case_event, recorded_at=at)
+            uow.case_events.append_many(new_events, recorded_at=at)
             uow.commit()
     return states, cases, opened, cured, counts
 
@@ -489,7 +524,7 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
     book: Book,
     config: CycleConfig,
     on: date,
-    states: Mapping[str, LoanState],
+    states: Mapping[str, Decimal],
     cases: dict[str, CaseState],
     new_events: list[tuple[str, CaseEvent]],
 ) -> dict[str, int]:
@@ -506,9 +541,7 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
     for loan_id, case in cases.items():
         if case.status is not CaseStatus.OPEN or case.agency is not None:
             continue
-        selection = config.strategy.treatment_for(
-            case.bucket, states[loan_id].overdue.total, _tier(book, loan_id), loan_id
-        )
+        selection = config.strategy.treatment_for(case.bucket, states[loan_id], _tier(book, loan_id), loan_id)
         agency = selection.treatment.agency
         if agency is not None and _days_in_bucket(case, on) >= agency.from_day:
             placement = PlacedWithAgency(on, agency.agency)
@@ -541,7 +574,7 @@ def _facts(book: Book, borrower: str, on: date, reach: Sequence[Reachable]) -> F
 
 
 def _plan(
-    book: Book, config: CycleConfig, on: date, states: Mapping[str, LoanState], cases: Mapping[str, CaseState]
+    book: Book, config: CycleConfig, on: date, states: Mapping[str, Decimal], cases: Mapping[str, CaseState]
 ) -> DayPlan:
     planner = DayPlanner(config.strategy, config.pack, on, config.mode, replan=config.replan)
     for loan_id in sorted(cases):
@@ -558,7 +591,7 @@ def _plan(
                 debtor=loan.borrower,
                 bucket=case.bucket,
                 days_in_bucket=_days_in_bucket(case, on),
-                overdue_amount=states[loan_id].overdue.total,
+                overdue_amount=states[loan_id],
                 risk_tier=_tier(book, loan_id),
                 recipients=reach,
                 history=book.history_of(parties),
@@ -579,8 +612,7 @@ def contact_key(contact: PlannedContact, *, replanned: bool | None = None) -> st
     return f"{KEY_PREFIX}{step.on:%Y%m%d}:{contact.debt}:{step.step}.{step.attempt}{suffix}:{party}"
 
 
-def _record(contact: PlannedContact, on: date, mode: Mode) -> PlannedRecord:
-    key = contact_key(contact)
+def _record(contact: PlannedContact, key: str, on: date, mode: Mode) -> PlannedRecord:
     attempt = contact.attempt
     return PlannedRecord(
         key=key,
@@ -603,12 +635,12 @@ def _record(contact: PlannedContact, on: date, mode: Mode) -> PlannedRecord:
     )
 
 
-def _message(book: Book, contact: PlannedContact, created_at: datetime) -> OutboundMessage:
+def _message(book: Book, contact: PlannedContact, key: str, created_at: datetime) -> OutboundMessage:
     """The outbox message for a contact. The body is left to the provider: Chinese SMS and voice gateways send
     registered templates by id, so the message names its template and carries no text of its own."""
     ref = contact.attempt.recipient.address
     return OutboundMessage(
-        key=contact_key(contact),
+        key=key,
         channel=contact.attempt.channel,
         address=book.addresses.get(ref, ref),
         party=contact.attempt.recipient.party,
@@ -647,42 +679,57 @@ def _send(
     plan: DayPlan,
     channel: Channel,
     *,
+    keys: Mapping[int, str],
     clock: Callable[[], datetime],
     simulate: bool,
-) -> list[Sent]:
+) -> tuple[list[Sent], tuple[str, ...]]:
+    """Queues and sends the day's contacts (see the module docstring); what was sent, and the keys that expired."""
     contacts = plan.to_send
-    by_key = {contact_key(c): c for c in contacts}
+    by_key = {keys[id(c)]: c for c in contacts}
     if config.mode is Mode.AUDIT_ONLY:
+        assert isinstance(channel, SimulatedChannel)  # run_day refuses any other channel in this mode
         records = []
         sent = []
         for contact in contacts:
-            message = _message(book, contact, contact.attempt.at)
-            result = channel.send(message)
-            event = contact_event(message, result, contact.attempt.at)
-            records.append(ContactRecord(f"{message.key}#1", event))
+            key = keys[id(contact)]
+            attempt = contact.attempt
+            recipient = attempt.recipient
+            outcome = channel.outcome(key, attempt.channel, recipient.party)
+            event = ContactEvent(
+                attempt.at,
+                attempt.debt,
+                recipient.party,
+                recipient.address,
+                attempt.channel,
+                Direction.OUTBOUND,
+                outcome,
+            )
+            records.append(ContactRecord(f"{key}#1", event))
             book.remember(event)
-            sent.append(Sent(contact, result))
+            sent.append(Sent(contact, DeliveryResult(key, outcome, provider_ref=f"sim-{key}", at=attempt.at)))
         with uow_factory() as uow:
             # The day's history goes in as one statement: all of it is stored, or none (a re-run then adds it).
             if records and uow.contacts.get(records[0].id) is None:
                 uow.contacts.add_many(records)
                 uow.commit()
-        return sent
+        return sent, ()
     created = clock()
     with uow_factory() as uow:
-        uow.outbox.enqueue_many([(_message(book, c, created), c.arm, c.decision.pack, created) for c in contacts])
+        messages = [(_message(book, c, keys[id(c)], created), c.arm, c.decision.pack, created) for c in contacts]
+        uow.outbox.enqueue_many(messages)
         uow.commit()
     recording = _Recording(channel)
+    expired: tuple[str, ...] = ()
     if simulate:
         # One worker in simulated time: any claim left now is a crashed run's, whatever instant it claimed at.
         recover(uow_factory, stale_before=datetime.combine(plan.on, time(), UTC) + timedelta(days=2))
         for at in sorted({c.attempt.at for c in contacts}):
-            expire(uow_factory, now=at, grace=EXPIRE_AFTER)
+            expired += expire(uow_factory, now=at, grace=EXPIRE_AFTER)
             dispatch(uow_factory, recording, worker=config.worker, now=at, limit=len(contacts) + 1, batch=config.batch)
     else:
         now = clock()
         recover(uow_factory, stale_before=now - STALE_CLAIM)
-        expire(uow_factory, now=now, grace=EXPIRE_AFTER)
+        expired = expire(uow_factory, now=now, grace=EXPIRE_AFTER)
         dispatch(uow_factory, recording, worker=config.worker, now=now, limit=len(contacts) + 1, batch=config.batch)
     out = []
     for key, result in recording.results.items():
@@ -690,9 +737,9 @@ def _send(
         if today is None:
             continue  # an older message due now (a retry), not today's plan
         if result.attempts > 0 or not result.retryable:
-            book.remember(contact_event(_message(book, today, created), result, today.attempt.at))
+            book.remember(contact_event(_message(book, today, key, created), result, today.attempt.at))
         out.append(Sent(today, result))
-    return out
+    return out, expired
 
 
 # --- the simulated channel ----------------------------------------------------------------------------------
@@ -714,24 +761,25 @@ class SimulatedChannel:
     sent: int = 0
 
     def send(self, message: OutboundMessage) -> DeliveryResult:
-        self.sent += 1
-        u = _uniform(self.seed, message.key)
-        channel = message.channel
-        if channel in VOICE_CHANNELS:
-            answer = 0.35 if message.party in self.debtors else 0.5
-            if u < answer:
-                outcome = Outcome.CONVERSATION
-            elif u < answer + 0.10:
-                outcome = Outcome.VOICEMAIL
-            elif u < answer + 0.15:
-                outcome = Outcome.FAILED
-            else:
-                outcome = Outcome.NO_ANSWER
-        elif channel.value in ("letter", "visit") or u < 0.97:
-            outcome = Outcome.DELIVERED
-        else:
-            outcome = Outcome.BOUNCED if channel.value == "email" else Outcome.FAILED
+        outcome = self.outcome(message.key, message.channel, message.party)
         return DeliveryResult(message.key, outcome, provider_ref=f"sim-{message.key}", at=message.not_before)
+
+    def outcome(self, key: str, channel: ContactChannel, party: str) -> Outcome:
+        """What a message under ``key`` on ``channel`` to ``party`` comes to (see the class docstring)."""
+        self.sent += 1
+        u = _uniform(self.seed, key)
+        if channel in VOICE_CHANNELS:
+            answer = 0.35 if party in self.debtors else 0.5
+            if u < answer:
+                return Outcome.CONVERSATION
+            if u < answer + 0.10:
+                return Outcome.VOICEMAIL
+            if u < answer + 0.15:
+                return Outcome.FAILED
+            return Outcome.NO_ANSWER
+        if channel.value in ("letter", "visit") or u < 0.97:
+            return Outcome.DELIVERED
+        return Outcome.BOUNCED if channel.value == "email" else Outcome.FAILED
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> DeliveryResult:
         return DeliveryResult.from_callback(json.loads(body))

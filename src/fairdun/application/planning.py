@@ -22,7 +22,8 @@ and ``replan_at`` (the gate's ``next_allowed_at``, None when waiting cannot help
 
 In ``AUDIT_ONLY`` mode (the demo's aggressive strategy) nothing denied is dropped: every planned contact is
 evaluated and recorded with its decision, and every one enters the working history as if it had been sent, so
-the plan reports what the strategy would have done and which of it the law forbids.
+the plan reports what the strategy would have done and which of it the law forbids. Nothing is re-planned, so
+the gate is not asked for ``next_allowed_at`` (``replan_at`` is None).
 
 ``indeterminate`` (a fact the gate needs is unknown) fails closed like a deny and is counted apart.
 
@@ -286,7 +287,7 @@ class DayPlanner:
     ) -> None:
         history, stamps = working
         request = ContactRequest.presorted(attempt, tuple(history), tuple(stamps), case.facts, self.pack)
-        decision = evaluate(request)
+        decision = evaluate(request, next_allowed=self.mode is Mode.ENFORCE)
         contact = PlannedContact(
             case.debt, selection.arm, selection.segment, treatment, planned, attempt, decision, replanned
         )

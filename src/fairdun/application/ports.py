@@ -402,6 +402,9 @@ class CaseEventRepository(Protocol):
     def append(self, loan_id: str, event: CaseEvent, *, recorded_at: datetime) -> None:
         """Records ``event``; :class:`ConflictError` for an unknown loan."""
 
+    def append_many(self, events: Sequence[tuple[str, CaseEvent]], *, recorded_at: datetime) -> None:
+        """Records many ``(loan_id, event)`` pairs in the order given, in one statement."""
+
     def all(self) -> Mapping[str, tuple[CaseEvent, ...]]:
         """Every loan's case events in recorded order, by loan id."""
 

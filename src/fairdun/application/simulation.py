@@ -14,16 +14,15 @@ What collection does to repayment is an assumption of the simulation, stated in
 
 from __future__ import annotations
 
-import random
+import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from fairdun.application.channels import Channel
 from fairdun.application.cycle import Book, CycleConfig, DayReport, SimulatedChannel, run_day
-from fairdun.application.planning import Mode
 from fairdun.application.ports import ConsentRecord, ContactPoint, Loan, Party, UnitOfWork
 from fairdun.application.report_data import ContactCounts, RuleDenials, StrategyRun, SummaryRow
 from fairdun.application.synthetic import (
@@ -38,6 +37,7 @@ from fairdun.domain.contact import Channel as ContactChannel
 from fairdun.domain.contact import Direction, Outcome, Role
 from fairdun.domain.ledger import LoanEvent, PauseGranted
 from fairdun.domain.money import ZERO, quantize
+from fairdun.policy import Pack
 
 #: Strategy risk tiers for the portfolio's tiers.
 STRATEGY_TIER = {RiskTier.A: "low", RiskTier.B: "low", RiskTier.C: "medium", RiskTier.D: "high"}
@@ -52,6 +52,28 @@ PROMISE_BOOST = 1.5  # a curer with a promise pending is this much more likely t
 PHONE = frozenset({ContactChannel.CALL, ContactChannel.AI_CALL, ContactChannel.SMS, ContactChannel.IM})
 CONTACT_PHONE = frozenset({ContactChannel.CALL, ContactChannel.SMS})
 MAIL = frozenset({ContactChannel.EMAIL})
+
+
+def draw(seed: int, what: str) -> float:
+    """A uniform number in [0, 1) for one decision of the simulation, from the seed and what is decided (the
+    decision, the loan, the day): the same whatever else is simulated, so a book split across processes draws
+    exactly what it draws whole."""
+    digest = hashlib.blake2b(f"{seed}/{what}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def shard(portfolio: Portfolio, part: int, parts: int) -> Portfolio:
+    """The borrowers whose number is ``part`` modulo ``parts`` (1-based), with their contacts and loans: a piece of
+    the book that can be simulated on its own, since borrowers do not affect each other."""
+    if not 1 <= part <= parts:
+        raise ValueError(f"part must be from 1 to {parts}, got {part}")
+    ids = {b.id for k, b in enumerate(portfolio.borrowers) if k % parts == part - 1}
+    return replace(
+        portfolio,
+        borrowers=tuple(b for b in portfolio.borrowers if b.id in ids),
+        contacts=tuple(c for c in portfolio.contacts if c.borrower_id in ids),
+        loans=tuple(x for x in portfolio.loans if x.borrower_id in ids),
+    )
 
 
 def _recorded_at(day: date) -> datetime:
@@ -85,6 +107,33 @@ def load_portfolio(uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio) 
         uow.commit()
 
 
+def load_book(
+    uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio, seed: int
+) -> tuple[dict[str, LoanPayer], int]:
+    """Stores the portfolio (:func:`load_portfolio`) and every payment its borrowers made before its start date,
+    recorded the evening they were made; the borrowers, ready to go on paying from the start date, and how many
+    payments were recorded."""
+    load_portfolio(uow_factory, portfolio)
+    products = {p.code: p for p in portfolio.products}
+    payers = {
+        loan.id: LoanPayer(loan, products[loan.product_code], portfolio.history_start, seed) for loan in portfolio.loans
+    }
+    count = 0
+    with uow_factory() as uow:
+        day = portfolio.history_start
+        while day < portfolio.start_date:
+            paid: list[tuple[str, LoanEvent]] = []
+            for loan_id, payer in payers.items():
+                payment = payer.step(day)
+                if payment is not None:
+                    paid.append((loan_id, payment))
+            uow.loan_events.append_many(paid, recorded_at=_recorded_at(day))
+            count += len(paid)
+            day += timedelta(days=1)
+        uow.commit()
+    return payers, count
+
+
 @dataclass
 class Tally:
     """What the report draws, gathered day by day."""
@@ -112,33 +161,12 @@ class World:
         self.portfolio = portfolio
         self.config = config
         self.seed = seed
-        self.rng = random.Random(f"{seed}/world")
         self.start = portfolio.start_date
-        products = {p.code: p for p in portfolio.products}
-        self.payers = {
-            loan.id: LoanPayer(loan, products[loan.product_code], portfolio.history_start, seed)
-            for loan in portfolio.loans
-        }
         self.channel: Channel = SimulatedChannel(seed, frozenset(b.id for b in portfolio.borrowers))
         self.late: dict[date, list[tuple[str, LoanEvent]]] = {}
         self.tally = Tally()
         self.book: Book | None = None
-        self._past()
-
-    def _past(self) -> None:
-        """The book before the start date: loaded, and every payment before it recorded (on time)."""
-        load_portfolio(self.uow_factory, self.portfolio)
-        with self.uow_factory() as uow:
-            day = self.portfolio.history_start
-            while day < self.start:
-                paid: list[tuple[str, LoanEvent]] = []
-                for loan_id, payer in self.payers.items():
-                    payment = payer.step(day)
-                    if payment is not None:
-                        paid.append((loan_id, payment))
-                uow.loan_events.append_many(paid, recorded_at=_recorded_at(day))
-                day += timedelta(days=1)
-            uow.commit()
+        self.payers, _ = load_book(uow_factory, portfolio, seed)
 
     def run(self, days: int, progress: Callable[[int], None] | None = None) -> None:
         """Runs ``days`` days from the start date; ``progress`` is told each day done (1, 2, ...)."""
@@ -197,25 +225,24 @@ class World:
                 continue
             done.add(debt)
             case = report.cases.get(debt)
-            state = report.states.get(debt)
-            if case is None or state is None or state.overdue.total <= 0:
+            overdue = report.overdue.get(debt)
+            if case is None or overdue is None or overdue <= 0:
                 continue
-            u = self.rng.random()
+            u = draw(self.seed, f"answer/{debt}/{on}")
             if u < PAUSE_SHARE:
                 pauses.append((debt, PauseGranted(on + timedelta(days=1), on + timedelta(days=PAUSE_DAYS))))
             elif u < PAUSE_SHARE + PROMISE_SHARE and not any(p.status is PromiseStatus.PENDING for p in case.promises):
-                amount = quantize(state.overdue.total)
+                amount = quantize(overdue)
                 promises.append((debt, PromiseMade(on, amount, on + timedelta(days=PROMISE_DAYS))))
         if not promises and not pauses:
             return
         assert self.book is not None
         at = datetime.combine(on, time(20), CHINA)
         with self.uow_factory() as uow:
+            uow.case_events.append_many(promises, recorded_at=at)
             for debt, promise in promises:
-                uow.case_events.append(debt, promise, recorded_at=at)
                 self.book.case_events.setdefault(debt, []).append(promise)
-            for debt, pause in pauses:
-                uow.loan_events.append(debt, pause, recorded_at=at)
+            uow.loan_events.append_many(pauses, recorded_at=at)
             uow.commit()
         self.tally.totals["promises_made"] += len(promises)
         self.tally.totals["pauses"] += len(pauses)
@@ -251,7 +278,7 @@ class World:
                 continue
             if book.projection(loan_id, on).on(on) > 0:
                 recovered += payment.amount
-            if self.rng.random() < LATE_SHARE:
+            if draw(self.seed, f"late/{loan_id}/{on}") < LATE_SHARE:
                 self.late.setdefault(on + timedelta(days=LATE_DAYS), []).append((loan_id, payment))
             else:
                 today.append((loan_id, payment))
@@ -261,58 +288,79 @@ class World:
         previous = self.tally.recovered.get(on - timedelta(days=1), ZERO)
         self.tally.recovered[on] = previous + recovered
 
-    def finish(self, name: str) -> StrategyRun:
-        """The run as the report draws it, with the pack's titles and citations for each denying rule."""
+    def finish(self) -> Tally:
+        """The tally of the days run, with the promises made and kept counted on the last day."""
         assert self.book is not None
         t = self.tally
-        pack = self.config.pack
-        rules = {r.id: r for r in pack.rules}
-        denials = tuple(
-            RuleDenials(rule_id, rules[rule_id].title if rule_id in rules else rule_id,
-                        rules[rule_id].citation if rule_id in rules else "", n)
-            for rule_id, n in sorted(t.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
-        )  # fmt: skip
-        kept = made = 0
         last = max(t.contacts, default=self.start)
         for loan_id, stored in self.book.case_events.items():
             if not any(isinstance(e, PromiseMade) for e in stored):
                 continue
             loan_events = self.book.events.get(loan_id, ())
             events = (*bucket_events(self.book.projection(loan_id, last).spells), *stored)
-            for case in case_history(events, loan_events, last, loan_id=loan_id, table=self.config.table, lenient=True):
-                for p in case.promises:
-                    made += 1
-                    kept += p.status is PromiseStatus.KEPT
-        totals = t.totals
-        recovered = t.recovered.get(last, ZERO)
-        audit = self.config.mode is Mode.AUDIT_ONLY
-        summary = (
-            SummaryRow("计划联系 / Contacts planned", f"{totals['planned']:,}"),
-            SummaryRow("合规放行 / Allowed by the gate", f"{totals['allowed']:,}"),
-            SummaryRow("违规拦截 / Denied by the gate", f"{totals['denied'] + totals['indeterminate']:,}"),
-            SummaryRow(
-                "实际发送 / Sent" if not audit else "仅审计（未发送）/ Audit only (nothing sent)",
-                f"{totals['sent']:,}",
-            ),
-            SummaryRow("回收金额 / Recovered (CNY)", f"{recovered:,.2f}"),
-            SummaryRow("治愈 / Cures", f"{totals['cured']:,}"),
-            SummaryRow("承诺还款（兑现）/ Promises (kept)", f"{made:,} ({kept:,})"),
-            SummaryRow("追溯重述 / Restatements (late payments)", f"{totals['restated']:,}"),
-        )
-        return StrategyRun(
-            name=name,
-            bucket_counts=t.bucket_counts,
-            recovered=t.recovered,
-            contacts=t.contacts,
-            denials=denials,
-            cures=t.cures,
-            promises_made=made,
-            promises_kept=kept,
-            summary=summary,
-            audit_only=audit,
-        )
+            cases = case_history(events, loan_events, last, loan_id=loan_id, table=self.config.table, lenient=True)
+            for case in cases:
+                t.totals["promises_counted"] += len(case.promises)
+                t.totals["promises_kept"] += sum(p.status is PromiseStatus.KEPT for p in case.promises)
+        return t
 
 
-def totals_of(run: StrategyRun) -> Mapping[str, str]:
-    """The run's summary rows as a mapping (label -> value), for tables printed beside the report."""
-    return {row.label: row.value for row in run.summary}
+def merge(tallies: Sequence[Tally]) -> Tally:
+    """One tally of a book simulated in pieces (:func:`shard`): counts added day by day."""
+    out = Tally()
+    for t in tallies:
+        for day, counts in t.bucket_counts.items():
+            into = out.bucket_counts.setdefault(day, {})
+            for bucket, n in counts.items():
+                into[bucket] = into.get(bucket, 0) + n
+        for day, amount in t.recovered.items():
+            out.recovered[day] = out.recovered.get(day, ZERO) + amount
+        for day, c in t.contacts.items():
+            was = out.contacts.get(day, ContactCounts(0, 0, 0))
+            out.contacts[day] = ContactCounts(was.planned + c.planned, was.allowed + c.allowed, was.denied + c.denied)
+        for day, n in t.cures.items():
+            out.cures[day] = out.cures.get(day, 0) + n
+        out.by_rule.update(t.by_rule)
+        out.totals.update(t.totals)
+        out.reached.update(t.reached)
+    return out
+
+
+def strategy_run(name: str, tally: Tally, pack: Pack, *, audit_only: bool) -> StrategyRun:
+    """The run as the report draws it, with the pack's titles and citations for each denying rule."""
+    t = tally
+    rules = {r.id: r for r in pack.rules}
+    denials = tuple(
+        RuleDenials(rule_id, rules[rule_id].title if rule_id in rules else rule_id,
+                    rules[rule_id].citation if rule_id in rules else "", n)
+        for rule_id, n in sorted(t.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+    )  # fmt: skip
+    totals = t.totals
+    made, kept = totals["promises_counted"], totals["promises_kept"]
+    recovered = t.recovered[max(t.recovered)] if t.recovered else ZERO
+    summary = (
+        SummaryRow("计划联系 / Contacts planned", f"{totals['planned']:,}"),
+        SummaryRow("合规放行 / Allowed by the gate", f"{totals['allowed']:,}"),
+        SummaryRow("违规拦截 / Denied by the gate", f"{totals['denied'] + totals['indeterminate']:,}"),
+        SummaryRow(
+            "实际发送 / Sent" if not audit_only else "仅审计（未发送）/ Audit only (nothing sent)",
+            f"{totals['sent']:,}",
+        ),
+        SummaryRow("回收金额 / Recovered (CNY)", f"{recovered:,.2f}"),
+        SummaryRow("治愈 / Cures", f"{totals['cured']:,}"),
+        SummaryRow("承诺还款（兑现）/ Promises (kept)", f"{made:,} ({kept:,})"),
+        SummaryRow("暂停催收 / Hardship pauses granted", f"{totals['pauses']:,}"),
+        SummaryRow("追溯重述 / Restatements (late payments)", f"{totals['restated']:,}"),
+    )
+    return StrategyRun(
+        name=name,
+        bucket_counts=t.bucket_counts,
+        recovered=t.recovered,
+        contacts=t.contacts,
+        denials=denials,
+        cures=t.cures,
+        promises_made=made,
+        promises_kept=kept,
+        summary=summary,
+        audit_only=audit_only,
+    )

@@ -1,50 +1,194 @@
-"""Prints the gate demonstration (see ``fairdun.application.gate_demo``)."""
+"""``fairdun demo``: the main job. A synthetic book, sixty days of the daily cycle twice (the compliant strategy,
+and an aggressive one in audit-only mode), progress bars, a summary table and ``demo-report/index.html``.
+
+The book is split by borrower into ``workers`` pieces per strategy (borrowers do not affect each other, and every
+random draw is keyed by what it decides, so the pieces add up to exactly the whole; a test checks it), each piece
+simulated in its own process with its own fresh SQLite database under ``<out>/db/``. Processes start with
+``spawn``: nothing of the parent's state leaks into them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from queue import Empty
+from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fairdun.application.gate_demo import PackRun, run_pack
-from fairdun.config.packs import builtin_pack_names
+from fairdun.adapters.report.html import write_report
+from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, make_engine, upgrade
+from fairdun.application.cycle import CycleConfig
+from fairdun.application.planning import Mode
+from fairdun.application.report_data import ReportData, RunParameters, StrategyRun
+from fairdun.application.simulation import Tally, World, merge, shard, strategy_run
+from fairdun.application.synthetic import CHINA, MAX_BORROWERS, generate_portfolio
+from fairdun.config.packs import PackLoader
+from fairdun.config.strategies import load_strategy
+from fairdun.domain.delinquency import DEFAULT_BUCKETS
 
-if TYPE_CHECKING:
-    from fairdun.bootstrap import App
+MAX_DAYS = 366
+START = date(2026, 9, 1)
 
 
-def run(application: App, seed: int, console: Console) -> list[PackRun]:
+class DemoError(ValueError):
+    """A demo option out of range; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One of the demo's two runs: its report name, strategy, mode and database file stem."""
+
+    key: str
+    title: str
+    strategy: str
+    mode: Mode
+
+
+RUNS = (
+    Run("compliant", "合规策略 / Compliant strategy (default)", "default", Mode.ENFORCE),
+    Run("aggressive", "激进策略（仅审计）/ Aggressive strategy (audit only)", "aggressive", Mode.AUDIT_ONLY),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    run: Run
+    part: int
+    parts: int
+    borrowers: int
+    days: int
+    seed: int
+    start: date
+    pack: str
+    database: Path
+
+
+def simulate(job: Job, progress: Callable[[int], None] | None = None) -> Tally:
+    """One piece of one run, start to end, in a fresh database. Runs in a worker process (or in this one)."""
+    if job.database.exists():
+        job.database.unlink()
+    url = f"sqlite:///{job.database}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        portfolio = shard(generate_portfolio(job.borrowers, job.seed, job.start), job.part, job.parts)
+        config = CycleConfig(load_strategy(job.run.strategy), PackLoader().load(job.pack), job.run.mode)
+        world = World(lambda: SqlAlchemyUnitOfWork(engine), portfolio, config, job.seed)
+        world.run(job.days, progress)
+        return world.finish()
+    finally:
+        engine.dispose()
+
+
+def _worker(job: Job, queue: Any) -> Tally:
+    return simulate(job, lambda day: queue.put((job.run.key, job.part)))
+
+
+def check_options(borrowers: int, days: int, workers: int) -> None:
+    if not 1 <= borrowers <= MAX_BORROWERS:
+        raise DemoError(f"--borrowers: from 1 to {MAX_BORROWERS:,}, got {borrowers}")
+    if not 1 <= days <= MAX_DAYS:
+        raise DemoError(f"--days: from 1 to {MAX_DAYS}, got {days}")
+    if not 1 <= workers <= 64:
+        raise DemoError(f"--workers: from 1 to 64, got {workers}")
+
+
+def run(
+    *,
+    borrowers: int,
+    days: int,
+    seed: int,
+    out: Path,
+    workers: int | None,
+    pack: str,
+    console: Console,
+    start: date = START,
+) -> ReportData:
+    """Runs the demo and writes ``out/index.html``; prints progress, a summary table and where the report is."""
+    parts = workers or os.cpu_count() or 1
+    check_options(borrowers, days, parts)
+    PackLoader().load(pack)  # an unknown pack fails here, before any process starts
+    database_dir = out / "db"
+    if database_dir.exists():
+        shutil.rmtree(database_dir)
+    database_dir.mkdir(parents=True)
+    jobs = [
+        Job(r, part, parts, borrowers, days, seed, start, pack, database_dir / f"{r.key}-{part}.sqlite")
+        for r in RUNS
+        for part in range(1, parts + 1)
+    ]
     console.print(
-        "[bold]fairdun gate demonstration[/bold]: an aggressive collector's week "
-        "(a call every 20 minutes from 06:00 to midnight, hourly calls to the emergency contact, "
-        "a threatening text, a text telling the contact about the debt), every attempt through the gate.\n"
+        f"[bold]fairdun demo[/bold]: {borrowers:,} fictional borrowers, {days} days from {start}, seed {seed}, "
+        f"pack {pack}; the compliant strategy and an aggressive one (audit only: every contact judged, none sent), "
+        f"{parts} process(es) per strategy."
     )
-    runs = [run_pack(application.packs.load(name), seed) for name in builtin_pack_names()]
-    table = Table(title="What the gate let through, per pack (7 days)")
-    for column in ("Pack", "Planned", "Allowed", "Denied", "Indeterminate", "Stopped by (attempts)"):
-        table.add_column(
-            column, justify="right" if column in ("Planned", "Allowed", "Denied", "Indeterminate") else "left"
-        )
+    began = time.perf_counter()
+    tallies: dict[str, list[Tally]] = {r.key: [] for r in RUNS}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        tasks = {r.key: progress.add_task(r.title, total=days * parts) for r in RUNS}
+        if parts == 1:
+            for job in jobs:
+                task = tasks[job.run.key]
+                tallies[job.run.key].append(simulate(job, _advance(progress, task)))
+        else:
+            context = multiprocessing.get_context("spawn")
+            with context.Manager() as manager, ProcessPoolExecutor(parts, mp_context=context) as pool:
+                queue = manager.Queue()
+                futures: list[tuple[Job, Future[Tally]]] = [(job, pool.submit(_worker, job, queue)) for job in jobs]
+                while not all(f.done() for _, f in futures):
+                    try:
+                        key, _ = queue.get(timeout=0.2)
+                        progress.advance(tasks[key])
+                    except Empty:
+                        pass
+                for job, future in futures:
+                    tallies[job.run.key].append(future.result())
+                while not queue.empty():
+                    key, _ = queue.get()
+                    progress.advance(tasks[key])
+    loaded = PackLoader().load(pack)
+    runs = tuple(
+        strategy_run(r.title, merge(tallies[r.key]), loaded, audit_only=r.mode is Mode.AUDIT_ONLY) for r in RUNS
+    )
+    end = start + timedelta(days=days - 1)
+    data = ReportData(
+        title="fairdun 演示报告 / fairdun demo report",
+        generated_at=datetime.combine(end, datetime.min.time(), CHINA) + timedelta(hours=23),
+        parameters=RunParameters(borrowers, days, seed, loaded.label),
+        runs=runs,
+        buckets=DEFAULT_BUCKETS.names[1:],
+    )
+    path = write_report(data, out)
+    _summary(console, runs)
+    console.print(
+        f"\nReport: {path}  ({time.perf_counter() - began:.1f} s)\nDatabases: {database_dir}/ "
+        "(one per strategy and process; FAIRDUN_DATABASE_URL=sqlite:///<file> fairdun cycle status)"
+    )
+    return data
+
+
+def _advance(progress: Progress, task: Any) -> Callable[[int], None]:
+    return lambda day: progress.advance(task)
+
+
+def _summary(console: Console, runs: tuple[StrategyRun, ...]) -> None:
+    table = Table(title="Summary / 汇总")
+    table.add_column("")
     for r in runs:
-        top = ", ".join(f"{rule} {n}" for rule, n in r.by_rule.most_common())
-        table.add_row(r.pack.label, str(r.planned), str(r.allowed), str(r.denied), str(r.indeterminate), top)
+        table.add_column(r.name, justify="right")
+    labels = [row.label for row in runs[0].summary]
+    for k, label in enumerate(labels):
+        table.add_row(label, *(r.summary[k].value for r in runs))
     console.print(table)
-    lang = application.settings.lang
-    for r in [r for r in runs if r.pack.name in ("cn", "us")]:
-        console.print(f"\n[bold]{r.pack.label}[/bold]: how the gate explains itself")
-        for attempt, decision in r.examples:
-            when = attempt.at.strftime("%a %H:%M")
-            who = f"{attempt.recipient.role.value} {attempt.channel.value}"
-            console.print(f"  {when} {who}: [red]{decision.effect.value}[/red]", highlight=False)
-            for reason in decision.reasons:
-                console.print(f"    {reason.rule}: {reason.message(lang)}", highlight=False, markup=False)
-                console.print(f"      [{reason.citation}]", highlight=False, markup=False, style="dim")
-            if decision.next_allowed_at:
-                console.print(f"    next allowed at {decision.next_allowed_at.isoformat()}", highlight=False)
-    console.print(
-        "\nOnly allowed attempts entered the history the gate reads next, so the caps held all week "
-        "(tests/policy/test_properties.py checks that on random months with an independent checker). "
-        "Ask the gate yourself: fairdun gate check < examples/requests/night-call.json (see docs/gate.md)."
-    )
-    return runs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -15,7 +16,9 @@ from fairdun import __version__
 from fairdun.application.gate import BatchError
 from fairdun.bootstrap import App, bootstrap
 from fairdun.cli import demo as demo_module
+from fairdun.cli import gate_demo
 from fairdun.cli.audit import audit_app
+from fairdun.cli.cycle import book_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.screen import screen_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
@@ -37,6 +40,10 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(db_app, name="db")
 app.add_typer(screen_app, name="screen")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(book_app, name="book")
+app.add_typer(ledger_app, name="ledger")
 
 
 def fail(message: str) -> NoReturn:
@@ -235,13 +242,39 @@ def db_status() -> None:
     typer.echo(f"database schema: {current or 'empty'} (newest {head}): {state}")
 
 
-@app.command("demo")
-def demo(
+@gate_app.command("demo")
+def gate_demo_command(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same run.")] = 7,
 ) -> None:
-    """The main job: a gate demonstration over the built-in packs (an aggressive collector's day, gated)."""
+    """An aggressive collector's week, every attempt gated by each built-in pack, with explanations."""
     application = _app()
-    demo_module.run(application, seed, Console())
+    gate_demo.run(application, seed, Console())
+
+
+@app.command("demo")
+def demo(  # noqa: PLR0917 - typer options
+    borrowers: Annotated[int, typer.Option(help="Fictional borrowers in the book.")] = 5000,
+    days: Annotated[int, typer.Option(help="Days of the daily cycle to simulate.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same report.")] = 7,
+    out: Annotated[Path, typer.Option(help="Where the report (index.html) and the databases go.")] = Path(
+        "demo-report"
+    ),
+    workers: Annotated[
+        int | None, typer.Option(help="Processes per strategy (default: one per CPU core).", show_default=False)
+    ] = None,
+    pack: Annotated[str, typer.Option(help="The rule pack the gate applies.")] = "cn",
+) -> None:
+    """The main job: a synthetic book through the daily cycle, compliant vs aggressive, and an HTML report."""
+    try:
+        demo_module.run(
+            borrowers=borrowers, days=days, seed=seed, out=out, workers=workers, pack=pack, console=Console()
+        )
+    except demo_module.DemoError as exc:
+        fail(str(exc))
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    except PolicyError as exc:
+        fail(str(exc))
 
 
 def run() -> None:

@@ -261,6 +261,21 @@ class LedgerCursor:
         self._last = as_of
         return self._ledger.state(as_of)
 
+    def overdue_total(self, as_of: date) -> Decimal:
+        """``state(as_of).overdue.total`` without building the state: all owed on installments due before
+        ``as_of``, penalty included. The daily cycle asks this of every delinquent loan every day."""
+        if self._last is not None and as_of < self._last:
+            raise DomainError("as_of", f"a cursor only reads forwards: {as_of} is before {self._last}")
+        ledger = self._ledger
+        ledger.advance(as_of)
+        self._last = as_of
+        total = ZERO
+        for row in ledger.rows[ledger.cleared :]:
+            if row.inst.due >= as_of:
+                break
+            total += sum((row.owed(c) for c in Component), ZERO)
+        return total
+
 
 def dpd_history(
     product: Product, schedule: Sequence[Installment], events: Iterable[LoanEvent], start: date, end: date

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -48,12 +48,12 @@ class Decision:
     reasons: tuple[Reason, ...]
     next_allowed_at: datetime | None
     evaluated: tuple[str, ...]
+    rules: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    """The ids of the rules that denied or were indeterminate, in pack order."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(r.rule for r in self.reasons))
 
     @property
     def allowed(self) -> bool:
         return self.effect is Effect.ALLOW
-
-    @property
-    def rules(self) -> tuple[str, ...]:
-        """The ids of the rules that denied or were indeterminate, in pack order."""
-        return tuple(r.rule for r in self.reasons)

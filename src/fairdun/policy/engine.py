@@ -28,8 +28,11 @@ HORIZON_SECONDS = 400 * 86_400
 _MAX_ROUNDS = 256
 
 
-def evaluate(request: ContactRequest, pack: Pack | None = None) -> Decision:
-    """Decide one attempt. Pure: the answer depends only on the request and the pack."""
+def evaluate(request: ContactRequest, pack: Pack | None = None, *, next_allowed: bool = True) -> Decision:
+    """Decide one attempt. Pure: the answer depends only on the request and the pack.
+
+    ``next_allowed=False`` skips the search for ``next_allowed_at`` (it is then None): an audit that only records
+    what was denied, and why, does not need to know when it would have been allowed."""
     pack = pack or request.pack
     if pack is None:
         raise ValueError("evaluate() needs a pack: pass one, or build the request with its pack")
@@ -75,7 +78,7 @@ def evaluate(request: ContactRequest, pack: Pack | None = None) -> Decision:
     else:
         effect = Effect.ALLOW
     next_at = None
-    if denied and waitable and not indeterminate:
+    if next_allowed and denied and waitable and not indeterminate:
         # Time-independent checks all allowed already (one that denies makes waiting useless).
         found = _next_allowed(ctx, [c for r in applicable for c in r.checks if c.time_dependent])
         if found is not None:

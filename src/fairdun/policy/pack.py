@@ -55,14 +55,13 @@ class Rule:
     source: str
     scope: frozenset[tuple[Channel, Role, Purpose]] = frozenset()
     """Every (channel, role, purpose) the rule applies to: one set lookup per attempt."""
+    citation: str = ""
+    """The citations as one line (set from ``citations``; every denial carries it)."""
 
     def __post_init__(self) -> None:
         scope = frozenset((c, r, p) for c in self.channels for r in self.roles for p in self.purposes)
         object.__setattr__(self, "scope", scope)
-
-    @property
-    def citation(self) -> str:
-        return "; ".join(str(c) for c in self.citations)
+        object.__setattr__(self, "citation", "; ".join(str(c) for c in self.citations))
 
     @property
     def time_dependent(self) -> bool:

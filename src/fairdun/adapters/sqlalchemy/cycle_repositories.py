@@ -238,6 +238,22 @@ class SqlAlchemyCaseEventRepository:
         )
         _flush(self._session, f"{kind} on loan", loan_id)
 
+    def append_many(self, events: Sequence[tuple[str, CaseEvent]], *, recorded_at: datetime) -> None:
+        at = _utc(recorded_at, "recorded_at")
+        rows = []
+        for loan_id, event in events:
+            kind, data = _case_row(event)
+            rows.append(
+                {
+                    "loan_id": loan_id,
+                    "kind": kind,
+                    "effective_on": event.on,
+                    "data": json.dumps(data, sort_keys=True),
+                    "recorded_at": at,
+                }
+            )
+        _execute_many(self._session, CaseEventRow.__table__, rows, "case event on loan", events[0][0] if events else "")
+
     def all(self) -> Mapping[str, tuple[CaseEvent, ...]]:
         query = select(CaseEventRow.loan_id, CaseEventRow.kind, CaseEventRow.effective_on, CaseEventRow.data)
         out: dict[str, list[CaseEvent]] = {}
@@ -298,7 +314,9 @@ class SqlAlchemyCycleRepository:
             return 0
         keys = [r.key for r in records]
         stored: set[str] = set()
-        for first in range(0, len(keys), 500):
+        days = {r.run_on for r in records}
+        anything = select(PlannedContactRow.key).where(PlannedContactRow.run_on.in_(days)).limit(1)
+        for first in range(0, len(keys) if self._session.scalars(anything).first() is not None else 0, 500):
             chunk = keys[first : first + 500]
             query = select(PlannedContactRow.key).where(PlannedContactRow.key.in_(chunk))
             stored.update(self._session.scalars(query))

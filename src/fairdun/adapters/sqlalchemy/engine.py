@@ -12,11 +12,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 def make_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for ``url`` (``sqlite:///./fairdun.db``, ``postgresql+psycopg://user@host/db``).
 
-    On SQLite, foreign keys are enforced, the journal is a write-ahead log, and transactions are real: the ``sqlite3`` driver's legacy mode would
-    begin a transaction only before an INSERT, UPDATE or DELETE, so reads and DDL (a migration) would run outside
-    it. SQLAlchemy emits ``BEGIN`` itself instead, as its documentation recommends. ``options`` go to
-    :func:`sqlalchemy.create_engine`. To keep a PostgreSQL database's tables in one schema, put it in the URL:
-    ``...?options=-csearch_path%3Dfairdun``.
+    On SQLite, foreign keys are enforced, the journal is a write-ahead log, and transactions are real: the
+    ``sqlite3`` driver's legacy mode would begin a transaction only before an INSERT, UPDATE or DELETE, so reads
+    and DDL (a migration) would run outside it. SQLAlchemy emits ``BEGIN`` itself instead, as its documentation
+    recommends. ``options`` go to :func:`sqlalchemy.create_engine`. To keep a PostgreSQL database's tables in one
+    schema, put it in the URL: ``...?options=-csearch_path%3Dfairdun``.
     """
     url = make_url(url)
     engine = create_engine(url, **options)
@@ -32,7 +32,8 @@ def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
         # Write-ahead logging: readers never wait for the writer, and a commit appends to the log instead of
-        # rewriting pages, synced at checkpoints (NORMAL): a power cut may lose the last commits, never corrupt.
+        # rewriting pages, synced at checkpoints (NORMAL): a power cut may lose the last commits, never
+        # corrupt the file.
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:

@@ -47,17 +47,34 @@ def _flush(session: Session, entity: str, key: str) -> None:
 
 
 def _execute_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], entity: str, key: str) -> None:
-    """One multi-row INSERT in Core (no ORM bookkeeping: imports and a day's records are thousands of rows)."""
+    """One multi-row INSERT, handed to the driver's ``executemany`` with each column's bind conversion applied
+    once per value: a day's records are tens of thousands of rows, and per-row statement bookkeeping would cost
+    more than the database. Every row must have the same keys (column names)."""
     if not rows:
         return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    convert = {name: table.c[name].type.bind_processor(dialect) for name in names}
+    order = compiled.positiontup
+    params: list[Any]
+    if order is not None:
+        params = [tuple(_bind(convert[n], row[n]) for n in order) for row in rows]
+    else:
+        params = [{n: _bind(convert[n], row[n]) for n in names} for row in rows]
     try:
-        session.execute(table.insert(), list(rows))
+        connection.exec_driver_sql(str(compiled), params)
     except IntegrityError as exc:
         raise ConflictError(entity, key, _integrity_problem(exc)) from exc
     except StatementError as exc:
         if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
             raise ValueError(f"{entity} {key!r}: {exc.orig}") from exc
         raise
+
+
+def _bind(convert: Any, value: Any) -> Any:
+    return value if convert is None else convert(value)
 
 
 def _utc(value: datetime, field: str) -> datetime:
