@@ -99,7 +99,13 @@ def test_a_bad_message_names_its_field(document: object, field: str) -> None:
 
 @pytest.mark.parametrize(
     ("labels", "field"),
-    [(None, "labels"), ("threat", "labels"), (["threat", "rude"], "labels[1]"), (["legal_action"], "labels[0]")],
+    [
+        (None, "labels"),
+        ("threat", "labels"),
+        (["threat", "rude"], "labels[1]"),
+        (["legal_action"], "labels[0]"),
+        (["ok", "threat"], "labels[0]"),
+    ],
 )
 def test_a_bad_label_names_its_field(labels: object, field: str) -> None:
     document = {"text": "hi", "recipient_role": "debtor"}
@@ -129,3 +135,7 @@ def test_cross_validation_needs_two_folds_to_the_number_of_messages() -> None:
     items = [LabelledMessage("m", Role.DEBTOR, frozenset())]
     with pytest.raises(ValueError, match="folds"):
         cross_validate(items, lambda part: FakeScreenModel({}), SCREENER, folds=2)
+
+
+def test_a_reviewer_may_say_ok_for_a_lawful_message() -> None:
+    assert parse_labelled({"text": "hi", "recipient_role": "debtor", "labels": ["ok"]}).labels == frozenset()

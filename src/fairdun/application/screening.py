@@ -90,16 +90,19 @@ def parse_message(document: object) -> Message:
 
 
 def parse_labelled(document: object) -> LabelledMessage:
-    """A reviewer-labelled message; ``labels`` is required (``[]`` for a lawful message)."""
+    """A reviewer-labelled message; ``labels`` is required (``[]`` or ``["ok"]`` for a lawful message)."""
     message = parse_message(document)
     doc = _object(document)
     labels = doc.get("labels")
     if not isinstance(labels, list):
         problem = "missing" if labels is None else f"expected a list, got {type(labels).__name__}"
         raise ScreenInputError("labels", f"{problem} (violation categories; [] for a lawful message)")
+    if labels == ["ok"]:  # a reviewer's "this is lawful", the same as []
+        labels = []
     for i, label in enumerate(labels):
         if label not in VIOLATIONS:
-            raise ScreenInputError(f"labels[{i}]", f"expected one of {', '.join(VIOLATIONS)}, got {label!r}")
+            expected = ", ".join(VIOLATIONS) + (' (or just ["ok"])' if label == "ok" else ', or ["ok"] alone')
+            raise ScreenInputError(f"labels[{i}]", f"expected one of {expected}, got {label!r}")
     reviewer = doc.get("reviewer")
     if reviewer is not None and not isinstance(reviewer, str):
         raise ScreenInputError("reviewer", f"expected a string, got {type(reviewer).__name__}")

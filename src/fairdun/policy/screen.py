@@ -1,4 +1,4 @@
-"""A first content screen: lexicon patterns per category, over normalised text, with evidence spans.
+"""The content screen: lexicon patterns per category, over normalised text, with evidence spans.
 
 The gate's content rules call :meth:`Screener.screen`. Lexicons are data (``fairdun/lexicon/*.toml``) loaded at
 the edge and handed in, so compliance staff extend them without touching code and this module stays pure.
@@ -6,6 +6,10 @@ the edge and handed in, so compliance staff extend them without touching code an
 Normalisation makes evasions match: full-width forms become half-width (NFKC), letters lower-case, traditional
 characters their simplified forms (from the lexicon's variant table), and spaces or punctuation wedged between
 Chinese characters (``老 赖``, ``坐.牢``) disappear. Evidence spans always point into the *original* text.
+
+Safe patterns keep lawful sentences with trigger words lawful: a finding inside a safe span is dropped. A safe
+pattern's ``scope`` group, when it has one, is the part it makes safe (a negation cue's reach), and no safe span
+reaches past the end of its clause in the original text. See docs/screening.md.
 """
 
 from __future__ import annotations
