@@ -332,6 +332,12 @@ class Screener:
             script: tuple(n for n in regex.groupindex if n.startswith("scope")) for script, regex in self._safe.items()
         }
 
+    def expressions(self) -> list[tuple[str, str, re.Pattern[str]]]:
+        """(script, category or ``safe``, compiled expression): what the screen runs, for diagnostics and tests."""
+        out = [(script, category, regex) for script, items in self._compiled.items() for category, _r, regex in items]
+        out.extend((script, "safe", regex) for script, regex in self._safe.items())
+        return out
+
     def _segments(self, text: str) -> dict[str, list[tuple[int, str]]]:
         out: dict[str, list[tuple[int, str]]] = {"cjk": [(0, text)] if _HAS_CJK.search(text) else []}
         for script, (runs, letters) in _SEGMENTS.items():
