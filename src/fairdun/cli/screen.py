@@ -39,7 +39,10 @@ DEFAULT_DIR = Path("fairdun-screen")
 MODEL_FILE = "model.joblib"
 
 screen_app = typer.Typer(
-    help="Message content screening: verdicts, reviewers' labels, a model trained on them.",
+    help=(
+        'Screen messages: JSON lines {"text", "recipient_role"} on stdin, one verdict a line on stdout. '
+        "The commands store reviewers' labels, train a model on them and evaluate the screen."
+    ),
     invoke_without_command=True,
 )
 
@@ -116,7 +119,7 @@ def label(
         str | None, typer.Option("--reviewer", help="Reviewer name for lines that do not give one.")
     ] = None,
 ) -> None:
-    """Store reviewers' labels: JSON lines {"text", "recipient_role", "labels": [...]} on stdin ([] = lawful)."""
+    """Store reviewers' labels: JSON lines {"text", "recipient_role", "labels": [...]} on stdin ([]: lawful)."""
     from fairdun.adapters.screen_labels import JsonlLabelStore, LabelStoreError  # noqa: PLC0415
 
     items: list[LabelledMessage] = _read_lines(sys.stdin.read(), parse_labelled)
