@@ -194,6 +194,10 @@ class Book:
     open_cases: set[str] = field(default_factory=set)
     fresh: bool = True
     """No day has run on this book yet: every loan ever delinquent is looked at once, to find its open case."""
+    _taken: dict[str, list[int]] = field(default_factory=dict)
+    """The sequence numbers of each loan's events in ``events``."""
+    _held: bool = True
+    """Events recorded after the previous run may have been held back: the first :meth:`learn` looks for them."""
     _projections: dict[str, _Projection] = field(default_factory=dict)
     _cursors: dict[str, tuple[date, LedgerCursor]] = field(default_factory=dict)
 
@@ -201,13 +205,22 @@ class Book:
     def load(cls, uow: UnitOfWork, *, on: date, lookback: timedelta, table: BucketTable = DEFAULT_BUCKETS) -> Book:
         """Everything the cycle needs for ``on``: loans, events, parties, consents, case events, and the contact
         history of the ``lookback`` before it. Contacts this cycle itself recorded for ``on`` (a crashed run's)
-        are left out of the history, so a re-run plans exactly what the first run planned."""
+        are left out of the history, so a re-run plans exactly what the first run planned.
+
+        Loan events recorded after the previous run started are held back for :meth:`learn`, so the day's run
+        sees them arrive and restates what they change, exactly as when one process runs day after day."""
         products = {p.code: p for p in uow.products.all()}
         loans = {loan.id: loan for loan in uow.loans.all()}
+        earlier = [r for r in uow.cycle.runs() if r.run_on < on]
+        known_at = earlier[-1].started_at if earlier else None
         events: dict[str, list[LoanEvent]] = {}
+        taken: dict[str, list[int]] = {}
         last_seq = 0
         for recorded in uow.loan_events.all():
+            if known_at is not None and recorded.recorded_at > known_at:
+                continue
             events.setdefault(recorded.loan_id, []).append(recorded.event)
+            taken.setdefault(recorded.loan_id, []).append(recorded.seq)
             last_seq = max(last_seq, recorded.seq)
         parties = {p.id: p for p in uow.parties.all()}
         points: dict[str, list[ContactPoint]] = {}
@@ -244,6 +257,7 @@ class Book:
             case_events=case_events,
             history=history,
             table=table,
+            _taken=taken,
         )
 
     # --- the ledger -------------------------------------------------------------------------------------------
@@ -252,12 +266,21 @@ class Book:
         """Takes in the loan events recorded since the book last looked; for each loan that got any, the events
         it had before (so a caller can restate)."""
         before: dict[str, tuple[LoanEvent, ...]] = {}
-        for recorded in uow.loan_events.all(after_seq=self.last_seq):
+        held_back = min((min(seqs) for seqs in self._taken.values()), default=0) if self._held else self.last_seq
+        arrived: dict[str, list[tuple[int, LoanEvent]]] = {}
+        for recorded in uow.loan_events.all(after_seq=held_back):
             loan_id = recorded.loan_id
-            if loan_id not in before:
-                before[loan_id] = tuple(self.events.get(loan_id, ()))
-            self.events.setdefault(loan_id, []).append(recorded.event)
+            if recorded.seq in self._taken.get(loan_id, ()):
+                continue
+            arrived.setdefault(loan_id, []).append((recorded.seq, recorded.event))
             self.last_seq = max(self.last_seq, recorded.seq)
+        self._held = False
+        for loan_id, new in arrived.items():
+            before[loan_id] = tuple(self.events.get(loan_id, ()))
+            # Replayed in recorded order, as the ledger expects, whenever they arrived.
+            merged = sorted([*zip(self._taken.get(loan_id, []), self.events.get(loan_id, []), strict=True), *new])
+            self._taken[loan_id] = [seq for seq, _ in merged]
+            self.events[loan_id] = [event for _, event in merged]
             self._projections.pop(loan_id, None)
             self._cursors.pop(loan_id, None)
         return before
@@ -414,7 +437,9 @@ def _restate(
         tz = zone(debtor.tz if debtor is not None else "UTC")
         contacts = sum(
             1
-            for event in book.history_of([loan.borrower, *(r.party for r in book.reach.get(loan.borrower, ()))])
+            for event in book.history_of(
+                dict.fromkeys([loan.borrower, *(r.party for r in book.reach.get(loan.borrower, ()))])
+            )
             if event.debt == loan_id
             and event.direction is Direction.OUTBOUND
             and event.at.astimezone(tz).date() in now_current
