@@ -189,8 +189,8 @@ def test_packs_show_of_an_unknown_pack_exits_2() -> None:
     assert "unknown pack 'mars'" in result.stderr
 
 
-def test_demo_runs_every_builtin_pack_and_the_gate_stops_the_aggressive_week() -> None:
-    result = runner.invoke(app, ["demo", "--seed", "3"], env={"COLUMNS": "200"})
+def test_gate_demo_runs_every_builtin_pack_and_the_gate_stops_the_aggressive_week() -> None:
+    result = runner.invoke(app, ["gate", "demo", "--seed", "3"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     for label in ("cn@", "us@", "au@", "in@", "ru@", "CN-TIME", "CN-CONSENT", "US-CONV-7D"):
         assert label in result.stdout

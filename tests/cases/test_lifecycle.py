@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from fairdun.domain.cases import (
     BucketChanged,
     CaseEvent,
@@ -20,6 +22,7 @@ from fairdun.domain.cases import (
     is_cured,
 )
 from fairdun.domain.delinquency import loan_bucket_history
+from fairdun.domain.errors import DomainError
 from fairdun.domain.ledger import PaymentReceived, loan_state
 from fairdun.domain.loans import Product, RepaymentMethod, build_schedule
 
@@ -139,3 +142,18 @@ def test_a_loan_still_owing_after_its_due_date_is_not_cured() -> None:
     product = Product("EP3", 3, D("0.12"), RepaymentMethod.EQUAL_PRINCIPAL)
     schedule = build_schedule(product, D("3000.00"), date(2024, 1, 10))
     assert not is_cured(loan_state(product, schedule, [], date(2024, 2, 11)))
+
+
+def test_a_case_event_a_restatement_made_moot_raises_unless_replayed_leniently() -> None:
+    # Assigned on 10 April while the loan looked delinquent; a payment learned later shows it was current then.
+    restated = [BucketChanged(MAR1, "M1"), BucketChanged(MAR31, "C"), Cured(MAR31)]
+    moot = [*restated, CollectorAssigned(APR10, "collector-01"), Cured(APR20)]
+    with pytest.raises(DomainError, match="no case is open then"):
+        case_state(moot, [], MAY1)
+    lenient = case_state(moot, [], MAY1, lenient=True)
+    assert lenient == case_state(restated, [], MAY1)
+    # A cure recorded on a day the loan is now known to have been behind is passed over too.
+    behind = [BucketChanged(MAR1, "M1"), Cured(APR10), BucketChanged(APR20, "C")]
+    state = case_state(behind, [], MAY1, lenient=True)
+    assert state is not None
+    assert state.status is CaseStatus.OPEN

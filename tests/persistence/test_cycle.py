@@ -19,7 +19,7 @@ from fairdun.application.channels import DeliveryResult, FakeChannel, OutboundMe
 from fairdun.application.cycle import Book, CycleConfig, CycleError, DayReport, SimulatedChannel, run_day
 from fairdun.application.outbox import dispatch, recover
 from fairdun.application.planning import Mode
-from fairdun.application.ports import OutboxStatus, RunStatus, UnitOfWork
+from fairdun.application.ports import ConflictError, OutboxStatus, RunStatus, UnitOfWork
 from fairdun.application.simulation import load_book
 from fairdun.application.synthetic import CHINA, generate_portfolio
 from fairdun.config.packs import PackLoader
@@ -255,8 +255,6 @@ def test_finishing_a_batch_that_is_no_longer_this_workers_changes_nothing(engine
         assert [e.key for e in uow.outbox.claim_many(["a", "b"], "w1", at)] == ["a", "b"]
         assert uow.outbox.claim_many(["a", "b"], "w2", at) == ()
         uow.commit()
-    from fairdun.application.ports import ConflictError
-
     with factory(engine)() as uow, pytest.raises(ConflictError):
         uow.outbox.finish_many(
             "w2", [(k, DeliveryResult(k, Outcome.DELIVERED), OutboxStatus.SENT, None, at) for k in ("a", "b")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -32,7 +33,7 @@ from fairdun.domain.contact import (
 )
 from fairdun.policy import Effect, Facts, Pack
 from fairdun.policy.localtime import zone
-from fairdun.policy.strategy import Strategy
+from fairdun.policy.strategy import Strategy, build_strategy
 
 ON = date(2026, 11, 23)
 TZ = "Asia/Shanghai"
@@ -264,3 +265,46 @@ def test_the_same_inputs_give_the_same_plan(cn: Pack, default: Strategy, aggress
     for strategy in (default, aggressive):
         for mode in Mode:
             assert plan_day(cases, strategy, cn, ON, mode) == plan_day(list(cases), strategy, cn, ON, mode)
+
+
+EARLY_BIRD = """
+[strategy]
+name = "early-bird"
+version = "1"
+title = "Calls at seven"
+description = "One call at 07:00, before the cn window opens."
+[treatments.current]
+steps = []
+[treatments.early]
+repeat_every_days = 1
+steps = [{ day = 1, channel = "call", template = "EARLY", window = "07:00-07:30" }]
+[[segments]]
+buckets = ["C"]
+treatment = "current"
+[[segments]]
+buckets = ["M1", "M2", "M3", "M4", "M5", "M6", "M6+"]
+treatment = "early"
+"""
+
+
+def test_a_denial_that_waiting_cures_the_same_day_is_replanned_at_next_allowed_at(cn: Pack) -> None:
+    early = build_strategy(tomllib.loads(EARLY_BIRD), "early-bird.toml")
+    without = plan_day([case(bucket="M1", day=1)], early, cn, ON)
+    assert [c.reasons for c in without.denied] == [("CN-TIME",)]
+    assert without.allowed == ()
+    plan = plan_day([case(bucket="M1", day=1)], early, cn, ON, replan=True)
+    assert [c.reasons for c in plan.denied] == [("CN-TIME",)]
+    assert [(c.attempt.at, c.replanned) for c in plan.allowed] == [(local(8), True)]
+    assert plan.arms[next(iter(plan.arms))].replanned == 1
+    # Audit-only mode judges what the strategy planned and re-plans nothing.
+    audited = plan_day([case(bucket="M1", day=1)], early, cn, ON, Mode.AUDIT_ONLY, replan=True)
+    assert audited.allowed == ()
+    assert [c.replan_at for c in audited.denied] == [None]
+
+
+def test_a_denial_until_another_day_is_not_replanned_today(cn: Pack, aggressive: Strategy) -> None:
+    plan = plan_day([case(bucket="M1", day=1)], aggressive, cn, ON, replan=True)
+    assert all(c.attempt.at.astimezone(zone(TZ)).date() == ON for c in plan.allowed)
+    capped = [c for c in plan.denied if "CN-CONV-DAY" in c.reasons]
+    assert capped
+    assert not any(c.replanned for c in plan.allowed if c.attempt.channel in VOICE_CHANNELS and c.attempt.at.hour >= 22)

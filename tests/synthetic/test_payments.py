@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from fairdun.application.synthetic import Behaviour, Loan, Portfolio, cure_hazard, simulate_payments
+from fairdun.application.synthetic import (
+    Behaviour,
+    Loan,
+    LoanPayer,
+    Portfolio,
+    contact_pressure,
+    cure_hazard,
+    generate_portfolio,
+    simulate_payments,
+)
 from fairdun.domain.errors import DomainError
 from fairdun.domain.ledger import PaymentReceived, dpd_history, loan_state
 from fairdun.domain.money import is_cents
@@ -147,3 +156,36 @@ def test_a_simulation_that_starts_late_starts_with_nothing_paid(portfolio: Portf
     late_start = simulate_payments(portfolio, START, END, SEED)
     assert late_start
     assert all(START <= p.on <= END for _, p in late_start)
+
+
+def test_contact_pressure_runs_from_forty_percent_to_all_of_the_hazard() -> None:
+    assert contact_pressure(0) == pytest.approx(0.4)
+    assert contact_pressure(1.5) == pytest.approx(0.7)
+    assert contact_pressure(3) == contact_pressure(30) == pytest.approx(1.0)
+    assert contact_pressure(-1) == pytest.approx(0.4)
+
+
+def test_curers_left_alone_cure_later_than_curers_reached_and_the_rest_pay_the_same() -> None:
+    start = date(2026, 9, 1)
+    portfolio = generate_portfolio(400, 8, start)
+    end = start + timedelta(days=60)
+
+    def paid(pressure: float) -> dict[str, list[date]]:
+        out: dict[str, list[date]] = {}
+        for loan in portfolio.loans:
+            payer = LoanPayer(loan, portfolio.product(loan.product_code), portfolio.history_start, 8)
+            day = payer.wake
+            while day <= end and not payer.done:
+                payment = payer.step(day, pressure if payer.in_trouble() else 1.0)
+                if payment is not None:
+                    out.setdefault(loan.id, []).append(payment.on)
+                day = payer.wake
+        return out
+
+    reached, alone = paid(1.0), paid(0.4)
+    curers = [x.id for x in portfolio.loans if x.profile.behaviour is Behaviour.CURER]
+    others = [x.id for x in portfolio.loans if x.profile.behaviour not in (Behaviour.CURER, Behaviour.DEFAULTER)]
+    assert curers
+    assert all(reached.get(k) == alone.get(k) for k in others)
+    assert sum(len(reached.get(k, [])) for k in curers) >= sum(len(alone.get(k, [])) for k in curers)
+    assert any(reached.get(k) != alone.get(k) for k in curers)

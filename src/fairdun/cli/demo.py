@@ -115,7 +115,7 @@ def run(
     start: date = START,
 ) -> ReportData:
     """Runs the demo and writes ``out/index.html``; prints progress, a summary table and where the report is."""
-    parts = workers or os.cpu_count() or 1
+    parts = workers if workers is not None else (os.cpu_count() or 1)
     check_options(borrowers, days, parts)
     PackLoader().load(pack)  # an unknown pack fails here, before any process starts
     database_dir = out / "db"

@@ -1,0 +1,139 @@
+"""``fairdun book``, ``cycle``, ``ledger`` and ``outbox`` on a SQLite file: the daily cycle from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from fairdun.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    environment = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'book.db'}", "COLUMNS": "200"}
+    assert runner.invoke(app, ["db", "upgrade"], env=environment).exit_code == 0
+    generated = runner.invoke(app, ["book", "generate", "--borrowers", "60", "--seed", "4"], env=environment)
+    assert generated.exit_code == 0, generated.output
+    assert json.loads(generated.stdout)["borrowers"] == 60
+    return environment
+
+
+def last_json(text: str) -> dict[str, object]:
+    data: dict[str, object] = json.loads(text.strip().splitlines()[-1])
+    return data
+
+
+def test_a_day_runs_once_and_the_log_channel_gets_each_message_once(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "outbox.jsonl"
+    args = ["cycle", "run", "--date", "2026-09-01", "--simulate", "--channel-option", f"path={log}"]
+    first = runner.invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output
+    summary = last_json(first.stdout)
+    assert summary["sent"] == summary["allowed"]
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary["sent"]
+    assert len({json.loads(line)["idempotency_key"] for line in lines}) == len(lines)
+
+    again = runner.invoke(app, args, env=env)
+    assert again.exit_code == 0
+    assert "already run" in again.stdout
+    assert log.read_text(encoding="utf-8").splitlines() == lines
+
+    status = runner.invoke(app, ["cycle", "status"], env=env)
+    assert "2026-09-01" in status.stdout
+    assert "done" in status.stdout
+    day = runner.invoke(app, ["cycle", "status", "--date", "2026-09-01"], env=env)
+    assert json.loads(day.stdout)["planned"] == summary["planned"]
+
+
+def test_a_past_day_run_live_expires_its_messages_instead_of_sending_them_late(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "outbox.jsonl"
+    result = runner.invoke(app, ["cycle", "run", "--date", "2026-09-01", "--channel-option", f"path={log}"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = last_json(result.stdout)
+    assert summary["sent"] == 0
+    assert summary["expired"] == summary["allowed"] > 0
+    assert not log.exists()
+    dispatched = runner.invoke(app, ["outbox", "dispatch", "--channel-option", f"path={log}"], env=env)
+    assert dispatched.exit_code == 0
+    assert json.loads(dispatched.stdout)["sent"] == 0
+
+
+def test_a_late_payment_is_recorded_and_restated_by_the_next_day(env: dict[str, str], tmp_path: Path) -> None:
+    log = f"path={tmp_path / 'o.jsonl'}"
+    first = runner.invoke(app, ["cycle", "run", "--date", "2026-09-01", "--simulate", "--channel-option", log], env=env)
+    assert first.exit_code == 0
+    second = runner.invoke(
+        app, ["cycle", "run", "--date", "2026-09-02", "--simulate", "--channel-option", log], env=env
+    )
+    assert second.exit_code == 0
+    # A loan behind on 1 September (the book's first delinquent loan) pays everything that day; learned now.
+    engine = create_engine(env["FAIRDUN_DATABASE_URL"])
+    with engine.connect() as connection:
+        debt = connection.execute(
+            text("SELECT debt FROM planned_contacts WHERE run_on = '2026-09-01' ORDER BY key LIMIT 1")
+        ).scalar_one()
+    engine.dispose()
+    payment = {"loan": debt, "kind": "payment", "id": "bank-0901", "on": "2026-09-01", "amount": "60000.00"}
+    recorded = runner.invoke(app, ["ledger", "add"], input=json.dumps(payment) + "\n", env=env)
+    assert recorded.exit_code == 0, recorded.output
+    third = runner.invoke(app, ["cycle", "run", "--date", "2026-09-03", "--simulate", "--channel-option", log], env=env)
+    assert third.exit_code == 0, third.output
+    assert last_json(third.stdout)["restated"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("not json", "line 1: not JSON"),
+        ('{"loan": "L000001-1", "kind": "gift"}', "line 1.kind: one of payment, reversal, pause"),
+        (
+            '{"loan": "L000001-1", "kind": "payment", "id": "p", "on": "2026-9-1", "amount": "1"}',
+            "line 1.on: not a date",
+        ),
+        ('{"loan": "L000001-1", "kind": "payment", "id": "p", "on": "2026-09-01", "amount": "0.001"}', "line 1.amount"),
+        ('{"loan": "nope", "kind": "payment", "id": "p", "on": "2026-09-01", "amount": "1.00"}', "'nope' is not in"),
+    ],
+)
+def test_bad_ledger_input_is_refused_whole_with_one_line(env: dict[str, str], line: str, message: str) -> None:
+    good = '{"loan": "L000001-1", "kind": "payment", "id": "first", "on": "2026-09-01", "amount": "1.00"}'
+    result = runner.invoke(app, ["ledger", "add"], input=f"{good}\n{line}\n", env=env)
+    assert result.exit_code == 2
+    assert message.replace("line 1", "line 2") in result.stderr
+    assert "Traceback" not in result.output
+    # Nothing of the batch was stored: the good line can still be recorded under its id.
+    again = runner.invoke(app, ["ledger", "add"], input=good + "\n", env=env)
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "01/09/2026"], "--date: not a date"),
+        (["--date", "2026-09-01", "--mode", "gentle"], "--mode: enforce or audit-only"),
+        (["--date", "2026-09-01", "--channel", "pigeon"], "--channel: one of log"),
+        (["--date", "2026-09-01", "--mode", "audit-only"], "simulated channel"),
+        (["--date", "2026-09-01", "--strategy", "nope"], "nope: unknown strategy"),
+        (["--date", "2026-09-01", "--channel", "webhook"], "webhook.url: is required"),
+    ],
+)
+def test_bad_cycle_options_exit_2_with_one_line(env: dict[str, str], args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["cycle", "run", *args], env=env)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_database_that_is_not_migrated_is_refused(tmp_path: Path) -> None:
+    env = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = runner.invoke(app, ["cycle", "status"], env=env)
+    assert result.exit_code == 2
+    assert "run `fairdun db upgrade`" in result.stderr
