@@ -137,3 +137,47 @@ def test_a_database_that_is_not_migrated_is_refused(tmp_path: Path) -> None:
     result = runner.invoke(app, ["cycle", "status"], env=env)
     assert result.exit_code == 2
     assert "run `fairdun db upgrade`" in result.stderr
+
+
+def test_a_dispute_recorded_from_the_command_line_holds_the_case(env: dict[str, str], tmp_path: Path) -> None:
+    log = f"path={tmp_path / 'o.jsonl'}"
+    first = runner.invoke(app, ["cycle", "run", "--date", "2026-09-01", "--simulate", "--channel-option", log], env=env)
+    assert first.exit_code == 0
+    engine = create_engine(env["FAIRDUN_DATABASE_URL"])
+    with engine.connect() as connection:
+        debt = connection.execute(
+            text("SELECT debt FROM planned_contacts WHERE run_on = '2026-09-01' ORDER BY key LIMIT 1")
+        ).scalar_one()
+    events = [
+        {"loan": debt, "kind": "dispute_opened", "on": "2026-09-01", "reason": "amount wrong"},
+        {"loan": debt, "kind": "promise", "on": "2026-09-01", "amount": "100.00", "due": "2026-09-05"},
+    ]
+    recorded = runner.invoke(app, ["case", "add"], input="\n".join(json.dumps(e) for e in events) + "\n", env=env)
+    assert recorded.exit_code == 0, recorded.output
+    second = runner.invoke(
+        app, ["cycle", "run", "--date", "2026-09-02", "--simulate", "--channel-option", log], env=env
+    )
+    assert second.exit_code == 0, second.output
+    assert last_json(second.stdout)["held"] >= 1
+    with engine.connect() as connection:
+        planned = connection.execute(
+            text("SELECT count(*) FROM planned_contacts WHERE run_on = '2026-09-02' AND debt = :d"), {"d": debt}
+        ).scalar_one()
+    engine.dispose()
+    assert planned == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"loan": "L000001-1", "kind": "promise", "on": "2026-09-05", "amount": "1.00", "due": "2026-09-01"}', "due"),
+        ('{"loan": "L000001-1", "kind": "plan", "on": "2026-09-01", "installments": []}', "installments: must be"),
+        ('{"loan": "L000001-1", "kind": "gossip", "on": "2026-09-01"}', "kind: one of promise, plan"),
+        ('{"loan": "L9", "kind": "dispute_resolved", "on": "2026-09-01"}', "'L9' is not in the book"),
+    ],
+)
+def test_bad_case_input_is_refused_with_one_line(env: dict[str, str], line: str, message: str) -> None:
+    result = runner.invoke(app, ["case", "add"], input=line + "\n", env=env)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output

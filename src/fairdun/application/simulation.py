@@ -343,8 +343,8 @@ def strategy_run(name: str, tally: Tally, pack: Pack, *, audit_only: bool) -> St
         SummaryRow("合规放行 / Allowed by the gate", f"{totals['allowed']:,}"),
         SummaryRow("违规拦截 / Denied by the gate", f"{totals['denied'] + totals['indeterminate']:,}"),
         SummaryRow(
-            "实际发送 / Sent" if not audit_only else "仅审计（未发送）/ Audit only (nothing sent)",
-            f"{totals['sent']:,}",
+            "实际发送 / Sent",
+            f"{totals['sent']:,}" if not audit_only else f"0 (仅审计 / audit only: {totals['sent']:,} simulated)",
         ),
         SummaryRow("回收金额 / Recovered (CNY)", f"{recovered:,.2f}"),
         SummaryRow("治愈 / Cures", f"{totals['cured']:,}"),

@@ -18,7 +18,7 @@ from fairdun.bootstrap import App, bootstrap
 from fairdun.cli import demo as demo_module
 from fairdun.cli import gate_demo
 from fairdun.cli.audit import audit_app
-from fairdun.cli.cycle import book_app, cycle_app, ledger_app, outbox_app
+from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.screen import screen_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
@@ -44,6 +44,7 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(book_app, name="book")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(case_app, name="case")
 
 
 def fail(message: str) -> NoReturn:
