@@ -38,6 +38,9 @@ test: lint typecheck contracts pytest
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/cycle.py
+	$(BIN)/python bench/demo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info
