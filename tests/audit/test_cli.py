@@ -150,3 +150,28 @@ def test_an_unknown_engine_and_a_missing_file_are_refused(tmp_path: Path) -> Non
     code, _, err = audit("--log", str(tmp_path / "none.csv"), "--out", str(tmp_path / "out"))
     assert code == 2
     assert "none.csv: no such file" in err
+
+
+def test_a_parquet_log_is_read_in_place_and_its_bad_row_named(tmp_path: Path) -> None:
+    import pyarrow as pa  # noqa: PLC0415
+
+    records = [row(0), row(1, channel="fax"), row(2)]
+    table = pa.table({name: [r[name] for r in records] for name in HEADER})
+    pq.write_table(table, tmp_path / "log.parquet")
+    code, _, err = audit("--log", str(tmp_path / "log.parquet"), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "log.parquet: row 2: column channel: unknown value 'fax'" in err
+
+
+def test_parquet_timestamps_without_a_zone_are_refused_by_column(tmp_path: Path) -> None:
+    from datetime import datetime  # noqa: PLC0415
+
+    import pyarrow as pa  # noqa: PLC0415
+
+    records = [row(0)]
+    columns = {name: [r[name] for r in records] for name in HEADER}
+    columns["at"] = pa.array([datetime(2026, 11, 23, 10, 0)], pa.timestamp("us"))  # noqa: DTZ001 (the point)
+    pq.write_table(pa.table(columns), tmp_path / "log.parquet")
+    code, _, err = audit("--log", str(tmp_path / "log.parquet"), "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert "column at: is TIMESTAMP; expected instants with a UTC offset" in err

@@ -3,7 +3,8 @@
 What an audit *means* is written here once, in plain Python, so the engines (DuckDB, Spark; see
 ``fairdun.adapters.audit``) have something to agree with:
 
-* the log is ordered by (``at``, ``id``); every **outbound** row is an attempt, and the gate is asked about it
+* the log is ordered by ``at``, rows at the same instant in file order; every **outbound** row is an attempt,
+  and the gate is asked about it
   with **every earlier row as history** (inbound rows, rows the rules forbid and rows that failed included:
   they happened) and with the **facts as they stood at the attempt's instant** (:func:`facts_at`);
 * the audit reports one row per (attempt, rule) for which that gate decision names the rule: ``deny``, or
@@ -225,11 +226,12 @@ class Finding:
 
 
 def replay(rows: Iterable[LogRow], tables: FactTables, pack: Pack) -> list[Finding]:
-    """The audit by definition: the real gate, once per outbound row, with every earlier row as history.
+    """The audit by definition: the real gate, once per outbound row, with every earlier row as history
+    (earlier: a smaller ``at``, or the same ``at`` and earlier in ``rows``).
 
     History is narrowed to earlier rows that share the attempt's party, address or debt: every cap counts only
     such rows (its ``same`` keys), so the decision is the one the whole history would give."""
-    ordered = sorted(rows, key=lambda r: (r.at.timestamp(), r.id))
+    ordered = [r for _, _, r in sorted((r.at.timestamp(), i, r) for i, r in enumerate(rows))]
     by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     events = [r.event for r in ordered]
     out: list[Finding] = []

@@ -22,7 +22,7 @@ address, or debt, as the caps use them) appears in two zones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from fairdun.policy.checks import (
 )
 from fairdun.policy.pack import Pack, Rule
 
+DIALECTS = ("duckdb", "spark")
 DAY_US = 86_400_000_000
 SECOND_US = 1_000_000
 
@@ -62,11 +63,20 @@ def _lit(value: str) -> str:
     return f"'{value}'"
 
 
-def _in(column: str, values: Iterable[str], universe: Sequence[str]) -> str | None:
+def _in(
+    column: str, values: Iterable[str], universe: Sequence[str], literal: Callable[[str], str] | None = None
+) -> str | None:
+    """``column`` is one of ``values`` (None when that is every value): equality tests joined by OR, or the
+    complement's when it is shorter (engines evaluate these as cheap comparisons; a long IN list can become a
+    join)."""
+    lit = literal or _lit
     chosen = sorted(set(values))
     if set(chosen) >= set(universe):
         return None
-    return f"{column} IN ({', '.join(_lit(v) for v in chosen)})"
+    others = sorted(set(universe) - set(chosen))
+    if len(others) < len(chosen):
+        return "(" + " AND ".join(f"{column} <> {lit(v)}" for v in others) + ")"
+    return "(" + " OR ".join(f"{column} = {lit(v)}" for v in chosen) + ")"
 
 
 def _and(parts: Iterable[str | None]) -> str:
@@ -119,10 +129,15 @@ class CompiledAudit:
 
 
 class _Compiler:
-    def __init__(self, pack: Pack, supplied: frozenset[str]) -> None:
+    def __init__(self, pack: Pack, supplied: frozenset[str], dialect: str) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+        self.dialect = dialect
+        self.members: dict[str, str] = {}  # CTE name -> the column of `marked` that says a row is in it
         self.pack = pack
         self.supplied = supplied
-        self.windows: list[str] = []  # extra columns computed over the whole log (caps)
+        self.flags: list[str] = []  # 0/1 columns the caps count, computed once per row
+        self.cap_ctes: list[str] = []
         self.hits: dict[str, tuple[str, str, list[str]]] = {}  # name -> (table, on, scopes): fact lookups
         self.content: list[ContentCheck] = []
         self.zone_keys: list[tuple[str, ...]] = []
@@ -136,7 +151,18 @@ class _Compiler:
         scopes = self.hits.setdefault(name, (table, on, []))[2]
         if scope not in scopes:
             scopes.append(scope)
-        return f"CASE WHEN {name}.rn IS NULL THEN 0 ELSE 1 END"
+        return self._member(name)
+
+    def _member(self, name: str) -> str:
+        """A 0/1 column of ``marked``: is this row's rn in the CTE ``name``? Computed once per name. The one place
+        the dialects differ: DuckDB builds its hash table on the small side for ``IN (subquery)``; Spark accepts
+        a subquery there only in a filter, so it gets a LEFT JOIN on the (distinct) row numbers instead."""
+        if name not in self.members:
+            if self.dialect == "duckdb":
+                self.members[name] = f"CASE WHEN l.rn IN (SELECT rn FROM {name}) THEN 1 ELSE 0 END AS in_{name}"
+            else:
+                self.members[name] = f"CASE WHEN {name}.rn IS NULL THEN 0 ELSE 1 END AS in_{name}"
+        return f"l.in_{name}"
 
     def boolean_fact(self, fact: str, scope: str) -> str:
         """1, 0 or NULL (unknown) for a boolean fact at the row's instant."""
@@ -189,17 +215,17 @@ class _Compiler:
         if isinstance(check, ContentScreen):
             column = f"cf_{len(self.content)}"
             self.content.append(ContentCheck(column, check))
-            found = f"COALESCE(cf.{column}, 0) = 1"
+            found = f"l.{column} = 1"
             if check.when is None:
                 then = "1"
             else:
                 value = self.boolean_fact(check.when, scope)
                 then = f"CASE WHEN {value} IS NULL THEN 2 WHEN {value} = 1 THEN 1 ELSE 0 END"
-            return f"CASE WHEN l.content IS NULL OR l.content = '' THEN 0 WHEN {found} THEN {then} ELSE 0 END"
+            return f"CASE WHEN l.c_empty = 1 THEN 0 WHEN {found} THEN {then} ELSE 0 END"
         if isinstance(check, ContentRequires):
             column = f"cf_{len(self.content)}"
             self.content.append(ContentCheck(column, check))
-            return f"CASE WHEN l.content IS NULL THEN 2 WHEN cf.{column} = 1 THEN 0 ELSE 1 END"
+            return f"CASE WHEN l.c_null = 1 THEN 2 WHEN l.{column} = 1 THEN 0 ELSE 1 END"
         raise NotImplementedError(f"check kind {check.kind!r} has no SQL form")  # pragma: no cover
 
     def time_window(self, check: TimeWindow, scope: str, name: str) -> str:
@@ -208,7 +234,7 @@ class _Compiler:
             for start, end in spans:
                 by_window.setdefault((start, end), []).append(weekday)
         inside = [
-            f"(l.wd IN ({', '.join(str(d) for d in sorted(days))}) "
+            f"({_in('l.wd', [str(d) for d in days], [str(d) for d in range(1, 8)], str) or 'TRUE'} "
             f"AND l.lus >= {start * SECOND_US} AND l.lus < {end * SECOND_US})"
             for (start, end), days in sorted(by_window.items())
         ]
@@ -226,35 +252,48 @@ class _Compiler:
         return f"CASE WHEN {in_window} THEN 0 WHEN {hit} = 1 THEN 0 ELSE 1 END"
 
     def cap(self, check: Cap, name: str) -> str:
-        match = _event_filter(check.codes)
-        keys = ", ".join(check.same)
+        """Prior matching rows with the same keys on the window's local dates, counted by a window function,
+        but only for keys whose matching rows reach the maximum at all (``hot``): elsewhere no row can be
+        denied, and the sort is skipped. Exact either way; fast because hot keys are few."""
         self.zone_keys.append(check.same)
-        counted = f"CASE WHEN {match} THEN 1 ELSE 0 END"
+        flag = f"m_{name}"
+        self.flags.append(f"CASE WHEN {_event_filter(check.codes)} THEN 1 ELSE 0 END AS {flag}")
+        group = [*check.same, *(["lday"] if check.days == 1 else [])]
+        cols = ", ".join(group)
+        keys = ", ".join(f"b.{c}" for c in check.same)
         before = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-        if check.days == 0:
-            expr = f"COALESCE(SUM({counted}) OVER (PARTITION BY {keys} ORDER BY ts, id {before}), 0)"
-        elif check.days == 1:
-            expr = f"COALESCE(SUM({counted}) OVER (PARTITION BY {keys}, lday ORDER BY ts, id {before}), 0)"
-        else:
-            # Rows before the attempt, less those on local dates before the window (a key's dates only grow
-            # with time, since its rows share one zone).
-            expr = (
-                f"COALESCE(SUM({counted}) OVER (PARTITION BY {keys} ORDER BY ts, id {before}), 0) - "
-                f"COALESCE(SUM({counted}) OVER (PARTITION BY {keys} ORDER BY lday "
+        part = ", ".join(f"b.{c}" for c in group)
+        expr = f"COALESCE(SUM(b.{flag}) OVER (PARTITION BY {part} ORDER BY b.ts, b.rn {before}), 0)"
+        if check.days > 1:
+            # Less the rows on local dates before the window (a key's dates only grow with time: its rows
+            # share one zone).
+            expr += (
+                f" - COALESCE(SUM(b.{flag}) OVER (PARTITION BY {keys} ORDER BY b.lday "
                 f"RANGE BETWEEN UNBOUNDED PRECEDING AND {check.days} PRECEDING), 0)"
             )
-        self.windows.append(f"{expr} AS n_{name}")
-        return f"CASE WHEN l.n_{name} >= {check.maximum} THEN 1 ELSE 0 END"
+        # Keys are grouped by their hash (cheaper than by text): a collision only adds rows to the window,
+        # which partitions by the keys themselves, so the count stays exact.
+        self.cap_ctes.append(
+            f"hot_{name} AS (SELECT hash({cols}) AS h FROM base WHERE {flag} = 1 GROUP BY hash({cols}) "
+            f"HAVING count(*) >= {check.maximum})"
+        )
+        hashed = ", ".join(f"b.{c}" for c in group)
+        self.cap_ctes.append(
+            f"n_{name} AS (SELECT rn FROM (SELECT b.rn, {expr} AS n FROM base b JOIN hot_{name} h "
+            f"ON hash({hashed}) = h.h) WHERE n >= {check.maximum})"
+        )
+        return f"{self._member(f'n_{name}')}"
 
     def recipients(self, check: Recipients, scope: str) -> str:
         deny: list[str] = []
         unknown: list[str] = []
         allowed = sorted(r.value for r in check.allow)
-        deny.append(f"l.role NOT IN ({', '.join(_lit(r) for r in allowed)})")
+        deny.append(f"NOT ({_in('l.role', allowed, [r.value for r in Role]) or 'TRUE'})")
         for role, terms in check.allow.items():
             is_role = f"l.role = {_lit(role.value)}"
             if terms.purposes is not None:
-                deny.append(f"{is_role} AND l.purpose NOT IN ({', '.join(_lit(p) for p in sorted(terms.purposes))})")
+                purposes = _in("l.purpose", terms.purposes, [p.value for p in Purpose]) or "TRUE"
+                deny.append(f"{is_role} AND NOT ({purposes})")
             role_scope = f"({scope}) AND {is_role}"
             for fact in terms.requires:
                 value = self.boolean_fact(fact, role_scope)
@@ -283,41 +322,36 @@ class _Compiler:
 
     def compile(self) -> CompiledAudit:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
-        windows = "".join(f",\n  {w}" for w in self.windows)
+        # Only the columns the rules read go through the query (content becomes its 0/1 findings).
+        narrow = (
+            "a.rn, a.id, a.ts, a.debt, a.debtor, a.party, a.role, a.address, a.channel, a.purpose, a.direction, "
+            "a.outcome, a.op, a.org, CASE WHEN a.content IS NULL THEN 1 ELSE 0 END AS c_null, "
+            "CASE WHEN a.content IS NULL OR a.content = '' THEN 1 ELSE 0 END AS c_empty"
+        )
+        narrow += "".join(f", COALESCE(cf.{c.column}, 0) AS {c.column}" for c in self.content)
+        content_join = " LEFT JOIN cflags cf ON cf.content = a.content AND cf.role = a.role" if self.content else ""
+        flags = "".join(f", {f}" for f in self.flags)
         ctes = [
-            "zoned AS (SELECT a.*, a.ts + z.off_us AS lts FROM audit_log a "
-            "JOIN tzseg z ON a.tz = z.tz AND a.ts >= z.lo AND a.ts < z.hi)",
+            f"zoned AS (SELECT {narrow}, a.ts + z.off_us AS lts FROM audit_log a "
+            f"JOIN tzseg z ON a.tz = z.tz AND a.ts >= z.lo AND a.ts < z.hi{content_join})",
             f"dated AS (SELECT zoned.*, CAST(FLOOR(lts / {DAY_US}.0) AS BIGINT) AS lday FROM zoned)",
-            f"base AS (SELECT dated.*, lts - lday * {DAY_US} AS lus, ((lday % 7) + 10) % 7 + 1 AS wd FROM dated)",
-            f"counted AS (SELECT base.*{windows}\n  FROM base)",
+            f"base AS (SELECT dated.*, lts - lday * {DAY_US} AS lus, ((lday % 7) + 10) % 7 + 1 AS wd{flags} "
+            "FROM dated)",
+            *self.cap_ctes,
         ]
         for name, (table, on, scopes) in self.hits.items():
             where = " OR ".join(f"({s})" for s in scopes)
             ctes.append(f"{name} AS (SELECT DISTINCT l.rn FROM base l JOIN f_{table} f ON {on} WHERE {where})")
-        joins = "".join(f"\n  LEFT JOIN {name} ON {name}.rn = l.rn" for name in self.hits)
-        if self.content:
-            joins += "\n  LEFT JOIN cflags cf ON cf.content = l.content AND cf.role = l.role"
+        joins = "" if self.dialect == "duckdb" else "".join(f" LEFT JOIN {n} ON {n}.rn = l.rn" for n in self.members)
+        marks = "".join(f", {m}" for m in self.members.values())
+        ctes.append(f"marked AS (SELECT l.*{marks} FROM base l{joins} WHERE l.direction = 'outbound')")
         outputs = "l.rn, l.id, l.ts, l.lday, l.lus, l.debt, l.debtor, l.party, l.role, l.address, l.channel, "
-        outputs += "l.purpose, l.op, l.org"
-        ctes.append(
-            f"effects AS (SELECT {outputs},\n  "
-            + ",\n  ".join(effects)
-            + f"\n  FROM counted l{joins}\n  WHERE l.direction = 'outbound')"
-        )
+        outputs += "l.purpose, l.op AS operator, l.org"
+        ctes.append(f"effects AS (SELECT {outputs},\n  " + ",\n  ".join(effects) + "\n  FROM marked l)")
+        # One row per attempt that broke a rule, with its answer per rule (e_0 .. e_n); the rows per
+        # (attempt, rule) and their order are made from these by ``output.finish``, the same for every engine.
         any_effect = " + ".join(f"e_{k}" for k in range(len(effects)))
-        ctes.append(f"flagged AS (SELECT * FROM effects WHERE {any_effect} > 0)")
-        pick = " ".join(f"WHEN {k} THEN f.e_{k}" for k in range(len(effects)))
-        ctes.append(
-            f"found AS (SELECT f.*, r.k, CASE r.k {pick} END AS effect, r.rule, r.citation, r.message "
-            "FROM flagged f CROSS JOIN audit_rules r)"
-        )
-        sql = (
-            "WITH "
-            + ",\n".join(ctes)
-            + "\nSELECT id, rule, CASE WHEN effect = 1 THEN 'deny' ELSE 'indeterminate' END AS effect, ts, lday, lus, "
-            "debt, debtor, party, role, address, channel, purpose, op AS operator, org, citation, message\n"
-            "FROM found WHERE effect > 0 ORDER BY ts, id, k"
-        )
+        sql = "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM effects WHERE {any_effect} > 0"
         return CompiledAudit(
             sql,
             self.pack,
@@ -347,9 +381,9 @@ def _event_filter(codes: frozenset[int]) -> str:
     )
 
 
-def compile_pack(pack: Pack, supplied: Iterable[str]) -> CompiledAudit:
+def compile_pack(pack: Pack, supplied: Iterable[str], dialect: str = "duckdb") -> CompiledAudit:
     """The audit query for ``pack``, given the names of the fact tables that were supplied."""
-    return _Compiler(pack, frozenset(supplied)).compile()
+    return _Compiler(pack, frozenset(supplied), dialect).compile()
 
 
 def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[str, int, int, int]]:

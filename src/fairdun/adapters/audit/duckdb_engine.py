@@ -14,14 +14,16 @@ from fairdun.adapters.audit.compile import CompiledAudit, compile_pack, content_
 from fairdun.application.audit import FACT_SPECS, AuditJob, AuditSummary
 
 
-def prepare(con: duckdb.DuckDBPyConnection, job: AuditJob) -> tuple[CompiledAudit, list[str], int, int]:
+def prepare(
+    con: duckdb.DuckDBPyConnection, job: AuditJob, dialect: str = "duckdb"
+) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it.
 
     Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
     loading.load_log(con, job.log)
     supplied = loading.load_facts(con, job.facts)
-    compiled = compile_pack(job.pack, supplied)
-    loading.check_zones(con, job.log, compiled.zone_keys)
+    compiled = compile_pack(job.pack, supplied, dialect)
+    loading.check_keys(con, job.log, compiled.zone_keys)
     stats = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE direction = 'outbound'), min(ts), max(ts) FROM audit_log"
     ).fetchone()
@@ -87,7 +89,7 @@ class DuckDBAuditEngine:
             raw = con.execute(compiled.sql).to_arrow_table()
         finally:
             con.close()
-        table = output.finish(raw)
+        table = output.finish(raw, job.pack, job.lang)
         path = output.write(table, job.out, job.format)
         return AuditSummary(
             job.pack.label,

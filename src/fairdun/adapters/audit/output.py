@@ -24,11 +24,12 @@ RULES_SCHEMA = pa.schema(
     [("k", pa.int32()), ("rule", pa.string()), ("citation", pa.string()), ("message", pa.string())]
 )
 
+# Rule, effect, citation and message repeat on every row: dictionary-encoded, they are stored once per file.
 OUTPUT_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
-        ("rule", pa.string()),
-        ("effect", pa.string()),
+        ("rule", pa.dictionary(pa.int32(), pa.string())),
+        ("effect", pa.dictionary(pa.int32(), pa.string())),
         ("at", pa.timestamp("us", tz="UTC")),
         ("local_date", pa.date32()),
         ("local_time", pa.string()),
@@ -41,8 +42,8 @@ OUTPUT_SCHEMA = pa.schema(
         ("purpose", pa.string()),
         ("operator", pa.string()),
         ("org", pa.string()),
-        ("citation", pa.string()),
-        ("message", pa.string()),
+        ("citation", pa.dictionary(pa.int32(), pa.string())),
+        ("message", pa.dictionary(pa.int32(), pa.string())),
     ]
 )
 
@@ -53,9 +54,34 @@ def rules_table(pack: Pack, lang: str) -> pa.Table:
     return pa.Table.from_pylist([dict(zip(RULES_SCHEMA.names, row, strict=True)) for row in rows], RULES_SCHEMA)
 
 
-def finish(raw: pa.Table) -> pa.Table:
-    """The query's rows in the output schema."""
-    lus = pc.cast(raw.column("lus"), pa.int64())
+def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
+    """The query's rows (one per attempt, an answer ``e_k`` per rule) as one row per (attempt, rule) that did
+    not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
+    and message looked up by position."""
+    rules = rules_table(pack, lang)
+    parts = []
+    for k in range(len(pack.rules)):
+        effect = pc.cast(raw.column(f"e_{k}"), pa.int32())
+        picked = raw.filter(pc.greater(effect, 0))
+        if picked.num_rows == 0:
+            continue
+        answer = pc.cast(picked.column(f"e_{k}"), pa.int32())
+        parts.append(
+            pa.table(
+                {
+                    "rn": pc.cast(picked.column("rn"), pa.int64()),
+                    "k": pa.array([k] * picked.num_rows, pa.int32()),
+                    "effect": pc.if_else(pc.equal(answer, 1), "deny", "indeterminate"),
+                    **{name: picked.column(name) for name in _CARRIED},
+                }
+            )
+        )
+    if not parts:
+        return OUTPUT_SCHEMA.empty_table()
+    rows = pa.concat_tables(parts, promote_options="permissive")
+    rows = rows.take(pc.sort_indices(rows, [("ts", "ascending"), ("rn", "ascending"), ("k", "ascending")]))
+    k = rows.column("k")
+    lus = pc.cast(rows.column("lus"), pa.int64())
     seconds = pc.divide(lus, 1_000_000)
     hh = pc.divide(seconds, 3600)
     mm = pc.divide(pc.subtract(seconds, pc.multiply(hh, 3600)), 60)
@@ -64,18 +90,42 @@ def finish(raw: pa.Table) -> pa.Table:
     def two(a: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.utf8_lpad(pc.cast(a, pa.string()), 2, "0")
 
-    local_time = pc.binary_join_element_wise(two(hh), two(mm), two(ss), ":")
     columns = {
-        "id": raw.column("id"),
-        "rule": raw.column("rule"),
-        "effect": raw.column("effect"),
-        "at": pc.cast(pc.cast(raw.column("ts"), pa.int64()), pa.timestamp("us", tz="UTC")),
-        "local_date": pc.cast(pc.cast(raw.column("lday"), pa.int32()), pa.date32()),
-        "local_time": local_time,
+        "id": rows.column("id"),
+        "rule": _coded(k, rules.column("rule")),
+        "effect": pc.dictionary_encode(rows.column("effect")),
+        "at": pc.cast(pc.cast(rows.column("ts"), pa.int64()), pa.timestamp("us", tz="UTC")),
+        "local_date": pc.cast(pc.cast(rows.column("lday"), pa.int32()), pa.date32()),
+        "local_time": pc.binary_join_element_wise(two(hh), two(mm), two(ss), ":"),
+        "citation": _coded(k, rules.column("citation")),
+        "message": _coded(k, rules.column("message")),
     }
-    for name in OUTPUT_SCHEMA.names[6:]:
-        columns[name] = raw.column(name)
+    for name in OUTPUT_SCHEMA.names[6:-2]:
+        columns[name] = rows.column(name)
     return pa.table([pc.cast(columns[f.name], f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
+
+
+def _coded(k: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Rule positions as a dictionary array over the rules' texts: no text is copied per row."""
+    dictionary = values.combine_chunks()
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk, dictionary) for chunk in k.chunks])
+
+
+_CARRIED = (
+    "id",
+    "ts",
+    "lday",
+    "lus",
+    "debt",
+    "debtor",
+    "party",
+    "role",
+    "address",
+    "channel",
+    "purpose",
+    "operator",
+    "org",
+)
 
 
 def by_rule(table: pa.Table, pack: Pack) -> dict[str, int]:
@@ -92,7 +142,8 @@ def write(table: pa.Table, out: Path, fmt: str) -> Path:
     tmp = Path(tmp_name)
     try:
         if fmt == "csv":
-            pa_csv.write_csv(table, tmp)
+            plain = [pc.cast(c, pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+            pa_csv.write_csv(pa.table(plain, names=table.column_names), tmp)
         else:
             pq.write_table(table, tmp)
         tmp.chmod(0o644)

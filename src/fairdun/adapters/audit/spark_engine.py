@@ -60,7 +60,7 @@ class SparkAuditEngine:
         con = duckdb.connect(":memory:")
         work = job.out / ".work"
         try:
-            compiled, supplied, rows, attempts = prepare(con, job)
+            compiled, supplied, rows, attempts = prepare(con, job, "spark")
             work.mkdir(parents=True, exist_ok=True)
             tables = ["audit_log", "tzseg", "audit_rules", *(f"f_{name}" for name in supplied)]
             if compiled.content_checks:
@@ -84,7 +84,7 @@ class SparkAuditEngine:
             if owned:
                 spark.stop()
             shutil.rmtree(work, ignore_errors=True)
-        table = output.finish(raw)
+        table = output.finish(raw, job.pack, job.lang)
         path = output.write(table, job.out, job.format)
         return AuditSummary(
             job.pack.label,
