@@ -286,7 +286,7 @@ class DayPlanner:
         replanned: bool,
     ) -> None:
         history, stamps = working
-        request = ContactRequest.presorted(attempt, tuple(history), tuple(stamps), case.facts, self.pack)
+        request = ContactRequest.presorted(attempt, history, stamps, case.facts, self.pack)
         decision = evaluate(request, next_allowed=self.mode is Mode.ENFORCE)
         contact = PlannedContact(
             case.debt, selection.arm, selection.segment, treatment, planned, attempt, decision, replanned

@@ -3,8 +3,9 @@ and an aggressive one in audit-only mode), progress bars, a summary table and ``
 
 The book is split by borrower into ``workers`` pieces per strategy (borrowers do not affect each other, and every
 random draw is keyed by what it decides, so the pieces add up to exactly the whole; a test checks it), each piece
-simulated in its own process with its own fresh SQLite database under ``<out>/db/``. Processes start with
-``spawn``: nothing of the parent's state leaks into them.
+simulated in its own process with its own fresh SQLite database under ``<out>/db/``. Workers are forked from a
+fork server that has imported fairdun once, so nothing of the parent's state leaks into them and they start at
+once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from fairdun.application.cycle import CycleConfig
 from fairdun.application.planning import Mode
 from fairdun.application.report_data import ReportData, RunParameters, StrategyRun
 from fairdun.application.simulation import Tally, World, merge, shard, strategy_run
-from fairdun.application.synthetic import CHINA, MAX_BORROWERS, generate_portfolio
+from fairdun.application.synthetic import CHINA, MAX_BORROWERS, Portfolio, generate_portfolio
 from fairdun.config.packs import PackLoader
 from fairdun.config.strategies import load_strategy
 from fairdun.domain.delinquency import DEFAULT_BUCKETS
@@ -62,13 +63,13 @@ RUNS = (
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """One piece of one run: its part of the book (generated once, in the parent) and its database file."""
+
     run: Run
     part: int
-    parts: int
-    borrowers: int
+    portfolio: Portfolio
     days: int
     seed: int
-    start: date
     pack: str
     database: Path
 
@@ -81,9 +82,8 @@ def simulate(job: Job, progress: Callable[[int], None] | None = None) -> Tally:
     upgrade(url)
     engine = make_engine(url)
     try:
-        portfolio = shard(generate_portfolio(job.borrowers, job.seed, job.start), job.part, job.parts)
         config = CycleConfig(load_strategy(job.run.strategy), PackLoader().load(job.pack), job.run.mode)
-        world = World(lambda: SqlAlchemyUnitOfWork(engine), portfolio, config, job.seed)
+        world = World(lambda: SqlAlchemyUnitOfWork(engine), job.portfolio, config, job.seed)
         world.run(job.days, progress)
         return world.finish()
     finally:
@@ -122,8 +122,10 @@ def run(
     if database_dir.exists():
         shutil.rmtree(database_dir)
     database_dir.mkdir(parents=True)
+    book = generate_portfolio(borrowers, seed, start)
+    pieces = [shard(book, part, parts) for part in range(1, parts + 1)]
     jobs = [
-        Job(r, part, parts, borrowers, days, seed, start, pack, database_dir / f"{r.key}-{part}.sqlite")
+        Job(r, part, pieces[part - 1], days, seed, pack, database_dir / f"{r.key}-{part}.sqlite")
         for r in RUNS
         for part in range(1, parts + 1)
     ]
@@ -143,7 +145,9 @@ def run(
                 task = tasks[job.run.key]
                 tallies[job.run.key].append(simulate(job, _advance(progress, task)))
         else:
-            context = multiprocessing.get_context("spawn")
+            # A fork server imports fairdun once; each worker is forked from it, clean of this process's state.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["fairdun.cli.demo"])
             with context.Manager() as manager, ProcessPoolExecutor(parts, mp_context=context) as pool:
                 queue = manager.Queue()
                 futures: list[tuple[Job, Future[Tally]]] = [(job, pool.submit(_worker, job, queue)) for job in jobs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -78,14 +79,15 @@ class ContactRequest:
     def presorted(
         cls,
         attempt: Attempt,
-        history: tuple[ContactEvent, ...],
-        history_ts: tuple[float, ...],
+        history: Sequence[ContactEvent],
+        history_ts: Sequence[float],
         facts: Facts,
         pack: Pack | None = None,
     ) -> ContactRequest:
         """A request whose history the caller keeps sorted by time, with ``history_ts`` its events' ``ts``: no
-        sort per request (a day's planner asks hundreds of times about the same history). The caller vouches for
-        the order; :func:`is_sorted_history` checks it in tests."""
+        sort and no copy per request (a day's planner asks hundreds of times about a history it keeps growing).
+        The caller vouches for the order, and must not change the sequences until the decision is made;
+        :func:`is_sorted_history` checks the order in tests."""
         request = object.__new__(cls)
         object.__setattr__(request, "attempt", attempt)
         object.__setattr__(request, "history", history)
@@ -99,7 +101,7 @@ def is_sorted_history(request: ContactRequest) -> bool:
     """Whether the request's history is in time order and ``history_ts`` matches it."""
     history = request.history or ()
     ts = tuple(e.ts for e in history)
-    return ts == request.history_ts and all(a <= b for a, b in itertools.pairwise(ts))
+    return ts == tuple(request.history_ts) and all(a <= b for a, b in itertools.pairwise(ts))
 
 
 def _event_ts(event: ContactEvent) -> float:
