@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -90,8 +91,25 @@ def simulate(job: Job, progress: Callable[[int], None] | None = None) -> Tally:
         engine.dispose()
 
 
-def _worker(job: Job, queue: Any) -> Tally:
-    return simulate(job, lambda day: queue.put((job.run.key, job.part)))
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """What one job came to, and the CPU time it took (user + system) and the peak memory of its process."""
+
+    tally: Tally
+    cpu: float
+    peak_mb: float
+
+
+def measured(job: Job, progress: Callable[[int], None] | None = None) -> Piece:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    tally = simulate(job, progress)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Piece(tally, cpu, after.ru_maxrss / 1024)
+
+
+def _worker(job: Job, queue: Any) -> Piece:
+    return measured(job, lambda day: queue.put((job.run.key, job.part)))
 
 
 def check_options(borrowers: int, days: int, workers: int) -> None:
@@ -136,6 +154,7 @@ def run(
     )
     began = time.perf_counter()
     tallies: dict[str, list[Tally]] = {r.key: [] for r in RUNS}
+    pieces_done: list[Piece] = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -143,14 +162,15 @@ def run(
         if parts == 1:
             for job in jobs:
                 task = tasks[job.run.key]
-                tallies[job.run.key].append(simulate(job, _advance(progress, task)))
+                pieces_done.append(measured(job, _advance(progress, task)))
+                tallies[job.run.key].append(pieces_done[-1].tally)
         else:
             # A fork server imports fairdun once; each worker is forked from it, clean of this process's state.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["fairdun.cli.demo"])
             with context.Manager() as manager, ProcessPoolExecutor(parts, mp_context=context) as pool:
                 queue = manager.Queue()
-                futures: list[tuple[Job, Future[Tally]]] = [(job, pool.submit(_worker, job, queue)) for job in jobs]
+                futures: list[tuple[Job, Future[Piece]]] = [(job, pool.submit(_worker, job, queue)) for job in jobs]
                 while not all(f.done() for _, f in futures):
                     try:
                         key, _ = queue.get(timeout=0.2)
@@ -158,7 +178,8 @@ def run(
                     except Empty:
                         pass
                 for job, future in futures:
-                    tallies[job.run.key].append(future.result())
+                    pieces_done.append(future.result())
+                    tallies[job.run.key].append(pieces_done[-1].tally)
                 while not queue.empty():
                     key, _ = queue.get()
                     progress.advance(tasks[key])
@@ -176,8 +197,13 @@ def run(
     )
     path = write_report(data, out)
     _summary(console, runs)
+    cpu = sum(p.cpu for p in pieces_done)
+    peak = max(p.peak_mb for p in pieces_done)
     console.print(
-        f"\nReport: {path}  ({time.perf_counter() - began:.1f} s)\nDatabases: {database_dir}/ "
+        f"\nCPU: {cpu:.1f} s in {len(pieces_done)} pieces, {parts} process(es); peak memory of a process {peak:.0f} MB"
+    )
+    console.print(
+        f"Report: {path}  ({time.perf_counter() - began:.1f} s)\nDatabases: {database_dir}/ "
         "(one per strategy and process; FAIRDUN_DATABASE_URL=sqlite:///<file> fairdun cycle status)"
     )
     return data
