@@ -175,3 +175,27 @@ def test_parquet_timestamps_without_a_zone_are_refused_by_column(tmp_path: Path)
     code, _, err = audit("--log", str(tmp_path / "log.parquet"), "--out", str(tmp_path / "out"))
     assert code == 2
     assert "column at: is TIMESTAMP; expected instants with a UTC offset" in err
+
+
+def test_compare_shows_the_attempts_only_the_stricter_pack_blocks(tmp_path: Path) -> None:
+    stricter = Path(__file__).parent.parent.parent / "examples" / "packs" / "cn-ningxia.toml"
+    log = write(tmp_path / "log.csv", [row(0), row(1, id="LATE", at="2026-11-23T21:00:00+08:00")])
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app,
+        ["audit", "compare", "--log", str(log), "--pack", "cn", "--pack", str(stricter), "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.stderr
+    table = pq.read_table(out / "compare.parquet")
+    assert table["id"].to_pylist() == ["LATE"]
+    assert table["change"].to_pylist() == ["second only"]
+    assert table["rules_first"].to_pylist() == [""]
+    assert "CN-TIME" in table["rules_second"][0].as_py()
+    assert "blocked by this pack only" in result.stdout
+
+
+def test_compare_needs_two_packs(tmp_path: Path) -> None:
+    log = write(tmp_path / "log.csv", [row(0)])
+    result = runner.invoke(app, ["audit", "compare", "--log", str(log), "--pack", "cn"])
+    assert result.exit_code == 2
+    assert "give exactly two packs" in result.stderr

@@ -281,6 +281,8 @@ class AuditSummary:
     seconds: float = 0.0
     report: Path | None = None
     unknown_facts: tuple[str, ...] = field(default=())
+    phases: Mapping[str, float] = field(default_factory=dict)
+    """Seconds per phase (load and check, rules, output), for benchmarks and the curious."""
 
     @property
     def clean(self) -> bool:
@@ -317,6 +319,7 @@ def run_audit(job: AuditJob, engine: AuditEngine, reporter: AuditReporter | None
         summary.seconds,
         report,
         summary.unknown_facts,
+        summary.phases,
     )
 
 
@@ -341,3 +344,31 @@ __all__ = [
     "replay",
     "run_audit",
 ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What-if: the same log under two packs.
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Which attempts each pack would have blocked (any rule, deny or indeterminate), and the difference."""
+
+    first: AuditSummary
+    second: AuditSummary
+    blocked_first: int
+    blocked_second: int
+    only_first: int
+    only_second: int
+    output: Path
+
+
+class AuditComparer(Protocol):
+    def compare(self, first: AuditSummary, second: AuditSummary, out: Path, fmt: str) -> Comparison: ...
+
+
+def compare_audits(
+    first: AuditJob, second: AuditJob, engine: AuditEngine, comparer: AuditComparer, out: Path
+) -> Comparison:
+    """Audit the same log under two packs (each into its own directory under ``out``) and compare them."""
+    return comparer.compare(engine.run(first), engine.run(second), out, first.format)

@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fairdun.application.audit import ENGINES, FORMATS, AuditEngineError, AuditInputError, AuditJob, run_audit
+from fairdun.application.audit import (
+    ENGINES,
+    FORMATS,
+    AuditEngineError,
+    AuditInputError,
+    AuditJob,
+    compare_audits,
+    run_audit,
+)
 from fairdun.bootstrap import bootstrap
 from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
@@ -97,3 +105,65 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
         console.print(f"report: {summary.report}")
     if not summary.clean:
         raise typer.Exit(1)
+
+
+@audit_app.command("compare")
+def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
+    log: Annotated[Path, typer.Option("--log", help="The contact log: a .parquet or .csv file.")],
+    packs: Annotated[
+        list[str], typer.Option("--pack", help="Two packs, each a built-in name or a .toml path (give --pack twice).")
+    ],
+    facts: Annotated[Path | None, typer.Option("--facts", help="A directory of fact tables.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where the two audits and compare.<format> go.")] = Path(
+        "audit-compare"
+    ),
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (in process) or spark.")] = "duckdb",
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", help="Spark master URL; implies --engine spark.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
+) -> None:
+    """What-if: which past attempts each of two packs would have blocked, and the difference. Exit 0."""
+    if len(packs) != 2:
+        _fail(f"--pack: give exactly two packs to compare, got {len(packs)}")
+    if spark_master is not None:
+        engine = "spark"
+    if engine not in ENGINES:
+        _fail(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    if fmt not in FORMATS:
+        _fail(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    try:
+        application = bootstrap()
+        first, second = (application.packs.load(p) for p in packs)
+    except SettingsError as exc:
+        _fail(str(exc))
+    except KeyError as exc:
+        _fail(str(exc.args[0]))
+    except PolicyError as exc:
+        _fail(str(exc))
+    if first.label == second.label:
+        _fail(f"--pack: both packs are {first.label}; nothing to compare")
+    from fairdun.adapters.audit import make_engine  # noqa: PLC0415
+    from fairdun.adapters.audit.compare import DuckDBAuditComparer  # noqa: PLC0415
+
+    lang = application.settings.lang
+    jobs = [AuditJob(p, log, facts, out / p.label.replace("@", "-"), fmt, lang) for p in (first, second)]
+    try:
+        result = compare_audits(
+            jobs[0], jobs[1], make_engine(engine, spark_master=spark_master), DuckDBAuditComparer(), out
+        )
+    except AuditInputError as exc:
+        _fail(str(exc))
+    except AuditEngineError as exc:
+        _fail(f"{engine}: {exc}")
+    console = Console(soft_wrap=True)
+    table = Table(title=f"{result.first.attempts:,} attempts")
+    table.add_column("")
+    table.add_column(first.label, justify="right")
+    table.add_column(second.label, justify="right")
+    table.add_row("attempts blocked", f"{result.blocked_first:,}", f"{result.blocked_second:,}")
+    table.add_row("blocked by this pack only", f"{result.only_first:,}", f"{result.only_second:,}")
+    for rule in dict.fromkeys([*result.first.by_rule, *result.second.by_rule]):
+        table.add_row(rule, f"{result.first.by_rule.get(rule, 0):,}", f"{result.second.by_rule.get(rule, 0):,}")
+    console.print(table)
+    console.print(f"written: {result.output}")

@@ -86,11 +86,15 @@ class DuckDBAuditEngine:
         con = self.connect()
         try:
             compiled, supplied, rows, attempts = prepare(con, job)
+            loaded = time.perf_counter()
             raw = con.execute(compiled.sql).to_arrow_table()
+            ruled = time.perf_counter()
         finally:
             con.close()
         table = output.finish(raw, job.pack, job.lang)
         path = output.write(table, job.out, job.format)
+        done = time.perf_counter()
+        phases = {"load and check": loaded - started, "rules": ruled - loaded, "output": done - ruled}
         return AuditSummary(
             job.pack.label,
             rows,
@@ -99,7 +103,8 @@ class DuckDBAuditEngine:
             output.by_rule(table, job.pack),
             path,
             self.name,
-            time.perf_counter() - started,
+            done - started,
             None,
             tuple(sorted(set(FACT_SPECS) - set(supplied))),
+            phases,
         )
