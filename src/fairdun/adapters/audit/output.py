@@ -59,27 +59,32 @@ def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
     and message looked up by position."""
     rules = rules_table(pack, lang)
-    parts = []
-    for k in range(len(pack.rules)):
-        effect = pc.cast(raw.column(f"e_{k}"), pa.int32())
-        picked = raw.filter(pc.greater(effect, 0))
-        if picked.num_rows == 0:
-            continue
-        answer = pc.cast(picked.column(f"e_{k}"), pa.int32())
-        parts.append(
-            pa.table(
-                {
-                    "rn": pc.cast(picked.column("rn"), pa.int64()),
-                    "k": pa.array([k] * picked.num_rows, pa.int32()),
-                    "effect": pc.if_else(pc.equal(answer, 1), "deny", "indeterminate"),
-                    **{name: picked.column(name) for name in _CARRIED},
-                }
-            )
-        )
-    if not parts:
+    if raw.num_rows == 0:
         return OUTPUT_SCHEMA.empty_table()
-    rows = pa.concat_tables(parts, promote_options="permissive")
-    rows = rows.take(pc.sort_indices(rows, [("ts", "ascending"), ("rn", "ascending"), ("k", "ascending")]))
+    # Row indices and rule positions first (integers only); every text column is gathered once, at the end.
+    picks, positions, answers = [], [], []
+    for k in range(len(pack.rules)):
+        effect = pc.cast(raw.column(f"e_{k}").combine_chunks(), pa.int32())
+        index = pc.indices_nonzero(pc.greater(effect, 0))
+        picks.append(index)
+        positions.append(pc.if_else(pc.is_valid(index), pa.scalar(k, pa.int32()), pa.scalar(k, pa.int32())))
+        answers.append(pc.take(effect, index))
+    if not picks or sum(len(p) for p in picks) == 0:
+        return OUTPUT_SCHEMA.empty_table()
+    index = pa.concat_arrays(picks)
+    keys = pa.table(
+        {
+            "ts": pc.take(pc.cast(raw.column("ts").combine_chunks(), pa.int64()), index),
+            "rn": pc.take(pc.cast(raw.column("rn").combine_chunks(), pa.int64()), index),
+            "k": pa.concat_arrays(positions),
+        }
+    )
+    order = pc.sort_indices(keys, [("ts", "ascending"), ("rn", "ascending"), ("k", "ascending")])
+    index = pc.take(index, order)
+    answer = pc.take(pa.concat_arrays(answers), order)
+    rows = raw.select(list(_CARRIED)).take(index)
+    rows = rows.append_column("k", pc.take(keys.column("k"), order))
+    rows = rows.append_column("effect", pc.if_else(pc.equal(answer, 1), "deny", "indeterminate"))
     k = rows.column("k")
     lus = pc.cast(rows.column("lus"), pa.int64())
     seconds = pc.divide(lus, 1_000_000)
