@@ -19,9 +19,16 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 
+from fairdun.adapters.crypto import Keyring, MasterKey
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, make_engine, upgrade
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEST_MASTER_KEY = MasterKey(bytes(range(32)))
+"""A fixed, obviously fictional master key: the tests' sealed fields are reproducible, never their nonces."""
+
+
+def fixed_keyring() -> Keyring:
+    return Keyring(TEST_MASTER_KEY)
 
 
 def postgres_url() -> URL:
@@ -78,9 +85,9 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 @pytest.fixture
 def engine(database: Database) -> Iterator[Engine]:
-    """An engine on a database migrated to the newest revision."""
+    """An engine on a database migrated to the newest revision, with the tests' keyring."""
     upgrade(database.url)
-    engine = make_engine(database.url)
+    engine = make_engine(database.url, keyring=fixed_keyring())
     try:
         yield engine
     finally:

@@ -33,6 +33,7 @@ from fairdun.application.planning import Mode
 from fairdun.application.ports import ConflictError, PersistenceError
 from fairdun.application.simulation import load_book
 from fairdun.application.synthetic import MAX_BORROWERS, generate_portfolio
+from fairdun.cli.keys import keyring_for
 from fairdun.config.packs import PackLoader
 from fairdun.config.settings import SettingsError, load_settings
 from fairdun.config.strategies import load_strategy
@@ -65,18 +66,20 @@ def fail(message: str) -> NoReturn:
 
 @contextmanager
 def _database() -> Iterator[Engine]:
-    """The engine for FAIRDUN_DATABASE_URL, refusing a database whose schema is not the newest."""
+    """The engine for FAIRDUN_DATABASE_URL, refusing a database whose schema is not the newest, with the keyring
+    the settings describe (``fairdun.cli.keys.keyring_for``)."""
     try:
-        url = load_settings().database_url
+        settings = load_settings()
     except SettingsError as exc:
         fail(str(exc))
+    url = settings.database_url
     try:
         revision = current_revision(url)
     except Exception as exc:  # the edge: a driver error becomes one line, without the URL
         fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
     if revision != head_revision():
         fail(f"database: schema {revision or 'empty'}, this version needs {head_revision()}: run `fairdun db upgrade`")
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=keyring_for(settings))
     try:
         yield engine
     finally:

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fairdun.adapters.crypto import Keyring, KeyringError, MasterKey, generate_master_key, keyring_from_settings
 from fairdun.adapters.report.html import write_report
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, make_engine, upgrade
 from fairdun.application.cycle import CycleConfig
@@ -35,6 +36,7 @@ from fairdun.application.report_data import ReportData, RunParameters, StrategyR
 from fairdun.application.simulation import Tally, World, merge, shard, strategy_run
 from fairdun.application.synthetic import CHINA, MAX_BORROWERS, Portfolio, generate_portfolio
 from fairdun.config.packs import PackLoader
+from fairdun.config.settings import SettingsError, load_settings
 from fairdun.config.strategies import load_strategy
 from fairdun.domain.delinquency import DEFAULT_BUCKETS
 
@@ -73,6 +75,7 @@ class Job:
     seed: int
     pack: str
     database: Path
+    master_key: MasterKey
 
 
 def simulate(job: Job, progress: Callable[[int], None] | None = None) -> Tally:
@@ -81,7 +84,7 @@ def simulate(job: Job, progress: Callable[[int], None] | None = None) -> Tally:
         job.database.unlink()
     url = f"sqlite:///{job.database}"
     upgrade(url)
-    engine = make_engine(url)
+    engine = make_engine(url, keyring=Keyring(job.master_key))
     try:
         config = CycleConfig(load_strategy(job.run.strategy), PackLoader().load(job.pack), job.run.mode)
         world = World(lambda: SqlAlchemyUnitOfWork(engine), job.portfolio, config, job.seed)
@@ -112,6 +115,27 @@ def _worker(job: Job, queue: Any) -> Piece:
     return measured(job, lambda day: queue.put((job.run.key, job.part)))
 
 
+def _master_key(database_dir: Path) -> tuple[MasterKey, str]:
+    """The configured master key, or a random one for this demo (written beside its databases so they can be
+    opened afterwards); and a sentence saying which."""
+    try:
+        settings = load_settings()
+        if settings.master_key or settings.master_key_file:
+            keyring = keyring_from_settings(settings.master_key, settings.master_key_file, settings.new_master_key)
+            return keyring.master, f"Personal data sealed under the configured master key {keyring.master_id}."
+    except (KeyringError, SettingsError) as exc:
+        raise DemoError(str(exc)) from None
+    path = database_dir / "demo.masterkey"
+    text = generate_master_key()
+    path.write_text(text + "\n", encoding="ascii")
+    path.chmod(0o600)
+    key = MasterKey.parse(text, str(path))
+    return key, (
+        f"FAIRDUN_MASTER_KEY is not set: personal data is sealed under a random demo master key {key.id}, kept in"
+        f" {path} (FAIRDUN_MASTER_KEY_FILE={path} opens the databases)."
+    )
+
+
 def check_options(borrowers: int, days: int, workers: int) -> None:
     if not 1 <= borrowers <= MAX_BORROWERS:
         raise DemoError(f"--borrowers: from 1 to {MAX_BORROWERS:,}, got {borrowers}")
@@ -140,10 +164,11 @@ def run(
     if database_dir.exists():
         shutil.rmtree(database_dir)
     database_dir.mkdir(parents=True)
+    master_key, key_note = _master_key(database_dir)
     book = generate_portfolio(borrowers, seed, start)
     pieces = [shard(book, part, parts) for part in range(1, parts + 1)]
     jobs = [
-        Job(r, part, pieces[part - 1], days, seed, pack, database_dir / f"{r.key}-{part}.sqlite")
+        Job(r, part, pieces[part - 1], days, seed, pack, database_dir / f"{r.key}-{part}.sqlite", master_key)
         for r in RUNS
         for part in range(1, parts + 1)
     ]
@@ -152,6 +177,7 @@ def run(
         f"pack {pack}; the compliant strategy and an aggressive one (audit only: every contact judged, none sent), "
         f"{parts} process(es) per strategy."
     )
+    console.print(key_note)
     began = time.perf_counter()
     tallies: dict[str, list[Tally]] = {r.key: [] for r in RUNS}
     pieces_done: list[Piece] = []

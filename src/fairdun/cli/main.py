@@ -19,6 +19,7 @@ from fairdun.cli import demo as demo_module
 from fairdun.cli import gate_demo
 from fairdun.cli.audit import audit_app
 from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
+from fairdun.cli.keys import keys_app
 from fairdun.cli.screen import screen_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
@@ -45,6 +46,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(book_app, name="book")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(case_app, name="case")
+app.add_typer(keys_app, name="keys")
 
 
 def fail(message: str) -> NoReturn:

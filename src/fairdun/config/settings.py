@@ -24,6 +24,14 @@ class Settings:
     """FAIRDUN_LANG: the language of decision messages, zh or en."""
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # a URL may carry a password
     """FAIRDUN_DATABASE_URL: the database, as a SQLAlchemy URL (a SQLite file by default)."""
+    master_key: str | None = field(default=None, repr=False)
+    """FAIRDUN_MASTER_KEY: the master key personal data is encrypted under (32 bytes in base64); never stored in the
+    database. Parsed by ``fairdun.adapters.crypto``, which names this setting when it is unusable."""
+    master_key_file: str | None = None
+    """FAIRDUN_MASTER_KEY_FILE: a file holding the master key instead (base64 text); set one of the two."""
+    new_master_key: str | None = field(default=None, repr=False)
+    """FAIRDUN_NEW_MASTER_KEY: during a rotation, the new master key: new data keys are wrapped under it, and keys
+    wrapped under either are read (``fairdun keys rotate``)."""
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,4 +42,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("FAIRDUN_DATABASE_URL", DEFAULT_DATABASE_URL) or DEFAULT_DATABASE_URL
     if "://" not in database_url:  # the value itself is not shown: it may hold a password
         raise SettingsError("FAIRDUN_DATABASE_URL: expected a URL such as sqlite:///./fairdun.db")
-    return Settings(pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK, lang=lang, database_url=database_url)
+    return Settings(
+        pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK,
+        lang=lang,
+        database_url=database_url,
+        master_key=env.get("FAIRDUN_MASTER_KEY") or None,
+        master_key_file=env.get("FAIRDUN_MASTER_KEY_FILE") or None,
+        new_master_key=env.get("FAIRDUN_NEW_MASTER_KEY") or None,
+    )

@@ -4,7 +4,7 @@ restatements. Bulk writes are single multi-row statements, since a day's cycle w
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from fairdun.adapters.crypto.keyring import address_kind
+from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     CaseEventRow,
     ConsentRow,
@@ -50,8 +52,12 @@ from fairdun.domain.contact import Channel, Role
 
 
 class SqlAlchemyPartyRepository:
-    def __init__(self, session: Session) -> None:
+    """Parties, their contact points and consents. A contact point's address is sealed with the party's data key
+    and indexed blind (HMAC) for :meth:`find_contact_points`; it is opened on the way out."""
+
+    def __init__(self, session: Session, keys: DataKeyStore) -> None:
         self._session = session
+        self._keys = keys
 
     def add(self, party: Party) -> None:
         self._session.add(
@@ -67,13 +73,24 @@ class SqlAlchemyPartyRepository:
         _flush(self._session, "party", party.id)
 
     def add_contact_point(self, point: ContactPoint) -> None:
-        channels = ",".join(sorted(c.value for c in point.channels))
-        self._session.add(
-            ContactPointRow(
-                ref=point.ref, party=point.party, address=point.address, channels=channels, position=point.position
-            )
-        )
+        row = self._point_rows([point])[0]
+        self._session.add(ContactPointRow(**row))
         _flush(self._session, "contact point", point.ref)
+
+    def _point_rows(self, points: Sequence[ContactPoint]) -> list[dict[str, Any]]:
+        sealed = self._keys.seal_many([(c.party, c.address, ("contact_points", "address", c.ref)) for c in points])
+        index = self._keys.keyring.blind_index
+        return [
+            {
+                "ref": c.ref,
+                "party": c.party,
+                "address_ciphertext": s,
+                "address_index": index(address_kind(c.address), c.address),
+                "channels": ",".join(sorted(ch.value for ch in c.channels)),
+                "position": c.position,
+            }
+            for c, s in zip(points, sealed, strict=True)
+        ]
 
     def add_consent(self, consent: ConsentRecord) -> None:
         self._session.add(
@@ -102,16 +119,7 @@ class SqlAlchemyPartyRepository:
             for p in parties
         ]
         _execute_many(self._session, PartyRow.__table__, rows, "party", parties[0].id if parties else "")
-        point_rows = [
-            {
-                "ref": c.ref,
-                "party": c.party,
-                "address": c.address,
-                "channels": ",".join(sorted(ch.value for ch in c.channels)),
-                "position": c.position,
-            }
-            for c in points
-        ]
+        point_rows = self._point_rows(points) if points else []
         _execute_many(
             self._session, ContactPointRow.__table__, point_rows, "contact point", points[0].ref if points else ""
         )
@@ -153,15 +161,33 @@ class SqlAlchemyPartyRepository:
 
     def contact_points(self) -> tuple[ContactPoint, ...]:
         query = select(ContactPointRow).order_by(ContactPointRow.party, ContactPointRow.position, ContactPointRow.ref)
+        return self._points(self._session.scalars(query))
+
+    def find_contact_points(self, address: str) -> tuple[ContactPoint, ...]:
+        """The contact points whose address is ``address`` (a phone number in any spelling E.164 allows, an e-mail
+        address in any case), found through the blind index: the database never compares plaintext."""
+        indexes = self._keys.keyring.blind_indexes(address_kind(address), address)
+        query = (
+            select(ContactPointRow)
+            .where(ContactPointRow.address_index.in_(indexes))
+            .order_by(ContactPointRow.party, ContactPointRow.position, ContactPointRow.ref)
+        )
+        return self._points(self._session.scalars(query))
+
+    def _points(self, rows: Iterable[ContactPointRow]) -> tuple[ContactPoint, ...]:
+        rows = list(rows)
+        addresses = self._keys.open_many(
+            [(row.address_ciphertext, ("contact_points", "address", row.ref)) for row in rows]
+        )
         return tuple(
             ContactPoint(
                 row.ref,
                 row.party,
-                row.address,
+                address,
                 frozenset(Channel(c) for c in row.channels.split(",") if c),
                 row.position,
             )
-            for row in self._session.scalars(query)
+            for row, address in zip(rows, addresses, strict=True)
         )
 
     def consents(self) -> tuple[ConsentRecord, ...]:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from fairdun.adapters.crypto.keyring import Keyring
 
-def make_engine(url: str | URL, **options: Any) -> Engine:
+_KEYRINGS: WeakKeyDictionary[Engine, Keyring] = WeakKeyDictionary()
+
+
+def make_engine(url: str | URL, *, keyring: Keyring | None = None, **options: Any) -> Engine:
     """An engine for ``url`` (``sqlite:///./fairdun.db``, ``postgresql+psycopg://user@host/db``).
 
     On SQLite, foreign keys are enforced, the journal is a write-ahead log, and transactions are real: the
@@ -17,13 +22,23 @@ def make_engine(url: str | URL, **options: Any) -> Engine:
     and DDL (a migration) would run outside it. SQLAlchemy emits ``BEGIN`` itself instead, as its documentation
     recommends. ``options`` go to :func:`sqlalchemy.create_engine`. To keep a PostgreSQL database's tables in one
     schema, put it in the URL: ``...?options=-csearch_path%3Dfairdun``.
+
+    ``keyring`` (built from the settings by the entrypoints) seals and opens personal fields for every unit of work
+    on this engine that is not given one of its own (:func:`keyring_of`).
     """
     url = make_url(url)
     engine = create_engine(url, **options)
+    if keyring is not None:
+        _KEYRINGS[engine] = keyring
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def keyring_of(engine: Engine) -> Keyring | None:
+    """The keyring :func:`make_engine` was given for ``engine``, if any."""
+    return _KEYRINGS.get(engine)
 
 
 def _sqlite_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:

@@ -2,7 +2,9 @@
 
 The migrations in ``migrations/versions`` create exactly these tables (a test compares the two). Check constraints
 name the enums' values as they were when the migration was written: a new channel or outcome needs a migration.
-No personal data is stored: borrowers and parties are opaque ids, addresses opaque references.
+Borrowers and parties are opaque ids, the history's addresses opaque references; the one personal field, a contact
+point's address (and its copy in the outbox while a message waits), is sealed with the party's data key
+(``data_keys``, migration 0004; ``docs/privacy.md``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from fairdun.adapters.sqlalchemy.column_types import Cents, Rate, UtcDateTime
@@ -185,7 +197,8 @@ class OutboxRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(320))
+    address_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    """The address, sealed with the party's data key (``docs/privacy.md``)."""
     party: Mapped[str] = mapped_column(String(ID_LENGTH))
     debt: Mapped[str] = mapped_column(String(ID_LENGTH))
     subject: Mapped[str] = mapped_column(Text)
@@ -227,14 +240,15 @@ class PartyRow(Base):
 
 
 class ContactPointRow(Base):
-    """A way to reach a party. ``address`` is personal data, kept in clear until field encryption lands (issue 4);
-    everything else refers to it by ``ref``."""
+    """A way to reach a party; everything else refers to it by ``ref``. The address is sealed with the party's
+    data key; ``address_index`` is its blind index (HMAC under the index key), for exact-match lookup."""
 
     __tablename__ = "contact_points"
 
     ref: Mapped[str] = mapped_column(String(128), primary_key=True)
     party: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
-    address: Mapped[str] = mapped_column(String(320))
+    address_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    address_index: Mapped[str] = mapped_column(String(64), index=True)
     channels: Mapped[str] = mapped_column(String(128))
     """The channels it takes, comma-separated."""
     position: Mapped[int]
@@ -332,3 +346,27 @@ class RestatementRow(Base):
     bucket_days: Mapped[int]
     contacts: Mapped[int]
     detail: Mapped[str] = mapped_column(Text)
+
+
+# --- personal data at rest (migration 0004) -----------------------------------------------------------------
+
+
+class DataKeyRow(Base):
+    """A party's data key (a borrower's, or that of a person the borrower designated: each can have their data
+    deleted on their own), wrapped under a master key (``master_key_id`` is its fingerprint; the key itself is
+    never stored). A shredded key keeps its row, with ``wrapped_key`` gone: what it sealed can never be read."""
+
+    __tablename__ = "data_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "(shredded_at IS NULL AND wrapped_key IS NOT NULL) OR (shredded_at IS NOT NULL AND wrapped_key IS NULL)",
+            name="shredded",
+        ),
+        Index(None, "master_key_id"),
+    )
+
+    party: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    shredded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

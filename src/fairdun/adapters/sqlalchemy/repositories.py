@@ -3,7 +3,7 @@ reference is reported where it happens) but never commit: the unit of work owns 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     ContactEventRow,
     InstallmentRow,
@@ -425,13 +426,16 @@ def _contact(row: ContactEventRow) -> ContactRecord:
 class SqlAlchemyOutboxRepository:
     """The outbox on one table. Every change is one conditional statement (``INSERT ... ON CONFLICT DO NOTHING``,
     ``UPDATE ... WHERE status = 'pending'``), so two workers racing for one key cannot both win, on PostgreSQL
-    under READ COMMITTED as on SQLite."""
+    under READ COMMITTED as on SQLite. The address is sealed with the data key of the message's party on the way
+    in and opened on the way out."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keys: DataKeyStore) -> None:
         self._session = session
+        self._sealing = keys
 
     def enqueue(self, message: OutboundMessage, *, arm: str, rule_pack: str, decided_at: datetime) -> OutboxEntry:
-        values = _outbox_values(message, arm, rule_pack, decided_at)
+        self._sealing.create([message.party])  # a write first: a concurrent enqueue waits here (see DataKeyStore)
+        values = _outbox_values(message, arm, rule_pack, decided_at, self._seal([message])[0])
         dialect = self._session.get_bind().dialect.name
         if dialect in ("postgresql", "sqlite"):
             # A concurrent enqueue of the same key is a no-op here, not an error that would poison the transaction.
@@ -449,7 +453,9 @@ class SqlAlchemyOutboxRepository:
             return 0
         keys = [m.key for m, _, _, _ in items]
         stored = set(self._keys(keys))
-        rows = [_outbox_values(m, arm, pack, at) for m, arm, pack, at in items if m.key not in stored]
+        new = [(m, arm, pack, at) for m, arm, pack, at in items if m.key not in stored]
+        sealed = self._seal([m for m, _, _, _ in new])
+        rows = [_outbox_values(m, arm, pack, at, s) for (m, arm, pack, at), s in zip(new, sealed, strict=True)]
         dialect = self._session.get_bind().dialect.name
         module = postgresql if dialect == "postgresql" else sqlite
         if rows:
@@ -527,8 +533,16 @@ class SqlAlchemyOutboxRepository:
             )
             if lock:
                 query = query.with_for_update()
-            out.extend(_outbox_entry(row) for row in self._session.scalars(query))
+            out.extend(self._entries(self._session.scalars(query)))
         return out
+
+    def _seal(self, messages: Sequence[OutboundMessage]) -> list[bytes]:
+        return self._sealing.seal_many([(m.party, m.address, ("outbox", "address", m.key)) for m in messages])
+
+    def _entries(self, rows: Iterable[OutboxRow]) -> list[OutboxEntry]:
+        rows = list(rows)
+        addresses = self._sealing.open_many([(r.address_ciphertext, ("outbox", "address", r.key)) for r in rows])
+        return [_outbox_entry(row, address) for row, address in zip(rows, addresses, strict=True)]
 
     def _execute_many(self, statement: Any, rows: list[dict[str, Any]], key: str) -> None:
         try:
@@ -539,7 +553,7 @@ class SqlAlchemyOutboxRepository:
     def get(self, key: str) -> OutboxEntry | None:
         query = select(OutboxRow).where(OutboxRow.key == key).execution_options(populate_existing=True)
         row = self._session.scalars(query).one_or_none()
-        return None if row is None else _outbox_entry(row)
+        return None if row is None else self._entries([row])[0]
 
     def pending(self, limit: int, *, due_at: datetime | None = None) -> tuple[OutboxEntry, ...]:
         query = select(OutboxRow).where(OutboxRow.status == OutboxStatus.PENDING.value)
@@ -547,7 +561,7 @@ class SqlAlchemyOutboxRepository:
             due = _utc(due_at, "due_at")
             query = query.where(or_(OutboxRow.retry_at.is_(None), OutboxRow.retry_at <= due))
         query = query.order_by(OutboxRow.id).limit(limit).execution_options(populate_existing=True)
-        return tuple(_outbox_entry(row) for row in self._session.scalars(query))
+        return tuple(self._entries(self._session.scalars(query)))
 
     def claim(self, key: str, worker: str, at: datetime) -> OutboxEntry | None:
         statement = (
@@ -632,12 +646,14 @@ class SqlAlchemyOutboxRepository:
 _OUTBOX = cast(Table, OutboxRow.__table__)
 
 
-def _outbox_values(message: OutboundMessage, arm: str, rule_pack: str, decided_at: datetime) -> dict[str, Any]:
+def _outbox_values(
+    message: OutboundMessage, arm: str, rule_pack: str, decided_at: datetime, sealed_address: bytes
+) -> dict[str, Any]:
     not_before = None if message.not_before is None else _utc(message.not_before, "message.not_before")
     return {
         "key": message.key,
         "channel": message.channel.value,
-        "address": message.address,
+        "address_ciphertext": sealed_address,
         "party": message.party,
         "debt": message.debt,
         "subject": message.subject,
@@ -655,11 +671,11 @@ def _outbox_values(message: OutboundMessage, arm: str, rule_pack: str, decided_a
     }
 
 
-def _outbox_entry(row: OutboxRow) -> OutboxEntry:
+def _outbox_entry(row: OutboxRow, address: str) -> OutboxEntry:
     message = OutboundMessage(
         key=row.key,
         channel=Channel(row.channel),
-        address=row.address,
+        address=address,
         party=row.party,
         debt=row.debt,
         body=row.body,

@@ -9,11 +9,14 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fairdun.adapters.crypto.keyring import Keyring
 from fairdun.adapters.sqlalchemy.cycle_repositories import (
     SqlAlchemyCaseEventRepository,
     SqlAlchemyCycleRepository,
     SqlAlchemyPartyRepository,
 )
+from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
+from fairdun.adapters.sqlalchemy.engine import keyring_of
 from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyContactHistoryRepository,
     SqlAlchemyLoanEventRepository,
@@ -39,25 +42,32 @@ class _Open:
 
 class SqlAlchemyUnitOfWork:
     """:class:`fairdun.application.ports.UnitOfWork` on ``engine``. Each ``with`` block is a new session and
-    transaction; leaving it rolls back whatever was not committed and closes the session. Not reentrant."""
+    transaction; leaving it rolls back whatever was not committed and closes the session. Not reentrant.
 
-    def __init__(self, engine: Engine) -> None:
+    ``keyring`` seals and opens personal fields (contact points' and the outbox's addresses). The entrypoints build
+    it from the settings (``fairdun.adapters.crypto.keyring_from_settings``) and tests inject one; by default it is
+    the one given to ``make_engine`` for ``engine``. Without one,
+    everything works except reading or writing those fields, which raises a ``KeyringError`` naming the setting."""
+
+    def __init__(self, engine: Engine, keyring: Keyring | None = None) -> None:
         # Rows never leave the repositories, so nothing needs reloading after a commit.
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._keyring = keyring if keyring is not None else keyring_of(engine)
         self._open: _Open | None = None
 
     def __enter__(self) -> Self:
         if self._open is not None:
             raise PersistenceError("this unit of work is already in use; open another one")
         session = self._sessions()
+        keys = DataKeyStore(session, self._keyring)
         self._open = _Open(
             session,
             SqlAlchemyProductRepository(session),
             SqlAlchemyLoanRepository(session),
             SqlAlchemyLoanEventRepository(session),
             SqlAlchemyContactHistoryRepository(session),
-            SqlAlchemyOutboxRepository(session),
-            SqlAlchemyPartyRepository(session),
+            SqlAlchemyOutboxRepository(session, keys),
+            SqlAlchemyPartyRepository(session, keys),
             SqlAlchemyCaseEventRepository(session),
             SqlAlchemyCycleRepository(session),
         )
