@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from fairdun.adapters.channels.factory import KINDS, build_channel
+from fairdun.adapters.crypto import KeyringError
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, current_revision, head_revision, make_engine
 from fairdun.application.channels import Channel, ChannelError
 from fairdun.application.cycle import (
@@ -82,6 +83,8 @@ def _database() -> Iterator[Engine]:
     engine = make_engine(url, keyring=keyring_for(settings))
     try:
         yield engine
+    except KeyringError as exc:  # a key not configured, a field altered or moved: one line, as every error
+        fail(str(exc))
     finally:
         engine.dispose()
 
