@@ -6,8 +6,10 @@ with one line naming the file, the row and the column, and nothing written.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,8 +25,11 @@ from fairdun.application.audit import (
     run_audit,
 )
 from fairdun.bootstrap import bootstrap
-from fairdun.config.settings import LANGUAGES, SettingsError
+from fairdun.config.settings import LANGUAGES, SettingsError, load_settings
 from fairdun.policy.errors import PolicyError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 audit_app = typer.Typer(help="The compliance audit: a contact log checked against a rule pack.", no_args_is_help=True)
 
@@ -167,3 +172,61 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
         table.add_row(rule, f"{result.first.by_rule.get(rule, 0):,}", f"{result.second.by_rule.get(rule, 0):,}")
     console.print(table)
     console.print(f"written: {result.output}")
+
+
+# --- the tamper-evident audit log in the database (docs/privacy.md) ------------------------------------------
+
+
+def _audit_log_engine() -> Engine:
+    """The engine for FAIRDUN_DATABASE_URL, once its schema is the newest (no keyring: the log holds no personal
+    data)."""
+    from fairdun.adapters.sqlalchemy import current_revision, head_revision, make_engine  # noqa: PLC0415
+
+    try:
+        url = load_settings().database_url
+    except SettingsError as exc:
+        _fail(str(exc))
+    try:
+        revision = current_revision(url)
+    except Exception as exc:  # the edge: a driver error becomes one line, without the URL
+        _fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    if revision != head_revision():
+        _fail(f"database: schema {revision or 'empty'}, this version needs {head_revision()}: run `fairdun db upgrade`")
+    return make_engine(url)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor: Annotated[
+        str | None,
+        typer.Option("--anchor", help="A head hash from `fairdun audit anchor`: prove nothing up to it changed."),
+    ] = None,
+) -> None:
+    """Recompute the audit log's hash chain: exit 0 if it holds (JSON counts), 1 naming the first broken entry."""
+    from fairdun.adapters.sqlalchemy.audit_log import verify_log  # noqa: PLC0415
+
+    if anchor is not None and not re.fullmatch(r"[0-9a-f]{64}", anchor):
+        _fail("--anchor: 64 lower-case hex digits (the hash `fairdun audit anchor` printed)")
+    engine = _audit_log_engine()
+    try:
+        found = verify_log(engine, anchor)
+    finally:
+        engine.dispose()
+    payload = {"entries": found.entries, "head": {"seq": found.head_seq, "hash": found.head_hash}, "ok": found.ok}
+    typer.echo(json.dumps(payload, sort_keys=True))
+    if found.problem is not None:
+        typer.echo(f"fairdun: audit log broken: {found.problem}", err=True)
+        raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Print the audit log's head (seq and hash) as JSON, to keep somewhere the database's owners cannot rewrite."""
+    from fairdun.adapters.sqlalchemy.audit_log import log_head  # noqa: PLC0415
+
+    engine = _audit_log_engine()
+    try:
+        seq, digest = log_head(engine)
+    finally:
+        engine.dispose()
+    typer.echo(json.dumps({"seq": seq, "hash": digest}, sort_keys=True))

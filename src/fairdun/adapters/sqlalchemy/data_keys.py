@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from fairdun.adapters.crypto.keyring import MASTER_KEY, MASTER_KEY_FILE, Keyring, KeyringError, Place, address_kind
+from fairdun.adapters.sqlalchemy.audit_log import SqlAlchemyAuditLog
 from fairdun.adapters.sqlalchemy.models import ContactPointRow, DataKeyRow
 
 CHUNK = 500
@@ -118,14 +119,21 @@ class Rotation:
 
 
 def rotate_master_key(
-    engine: Engine, keyring: Keyring, *, batch: int = 500, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    keyring: Keyring,
+    *,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+    actor: str = "fairdun keys rotate",
 ) -> Rotation:
     """Re-wraps every data key not yet under ``keyring``'s current master key, ``batch`` at a time, each batch its
     own short transaction, so the daily cycle can run meanwhile. ``keyring`` must still know the old master key(s).
 
     The data keys themselves do not change, so no sealed field is touched. The blind indexes of the batch's
     contact points are recomputed under the new index key in the same transaction (the index key is derived from
-    the master key); meanwhile a lookup tries the index under every configured key."""
+    the master key); meanwhile a lookup tries the index under every configured key. Each batch appends an entry
+    to the audit log (``keys.rewrapped``: how many, from which master key ids, the first and last party) in its
+    own transaction."""
     if batch < 1:
         raise ValueError(f"batch: at least 1, got {batch}")
     new_id = keyring.master_id
@@ -172,6 +180,13 @@ def rotate_master_key(
                     .values(address_index=bindparam("i")),
                     updates,
                 )
+            SqlAlchemyAuditLog(session).append(
+                actor,
+                "keys.rewrapped",
+                new_id,
+                {"data_keys": len(rows), "from": sorted({old for _, _, old in rows}), "parties": [rows[0][0], after]},
+                at=datetime.now(UTC),
+            )
             rewrapped += len(rows)
             indexes += len(points)
             batches += 1

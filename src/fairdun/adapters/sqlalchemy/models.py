@@ -370,3 +370,23 @@ class DataKeyRow(Base):
     master_key_id: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     shredded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- the tamper-evident audit log (migration 0005) ----------------------------------------------------------
+
+
+class AuditLogRow(Base):
+    """One audit entry, chained to the one before (``audit_log.py`` says how the hash is made). Only appended."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (CheckConstraint("seq > 0", name="seq"), UniqueConstraint("hash"))
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(ID_LENGTH))
+    action: Mapped[str] = mapped_column(String(ID_LENGTH))
+    subject: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    detail: Mapped[str] = mapped_column(Text)
+    """Canonical JSON."""
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairdun.adapters.crypto.keyring import Keyring
+from fairdun.adapters.sqlalchemy.audit_log import SqlAlchemyAuditLog
 from fairdun.adapters.sqlalchemy.cycle_repositories import (
     SqlAlchemyCaseEventRepository,
     SqlAlchemyCycleRepository,
@@ -38,6 +39,7 @@ class _Open:
     parties: SqlAlchemyPartyRepository
     case_events: SqlAlchemyCaseEventRepository
     cycle: SqlAlchemyCycleRepository
+    audit: SqlAlchemyAuditLog
 
 
 class SqlAlchemyUnitOfWork:
@@ -70,6 +72,7 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyPartyRepository(session, keys),
             SqlAlchemyCaseEventRepository(session),
             SqlAlchemyCycleRepository(session),
+            SqlAlchemyAuditLog(session),
         )
         return self
 
@@ -122,6 +125,12 @@ class SqlAlchemyUnitOfWork:
     @property
     def cycle(self) -> SqlAlchemyCycleRepository:
         return self._current().cycle
+
+    @property
+    def audit(self) -> SqlAlchemyAuditLog:
+        """The tamper-evident audit log: an entry appended here is kept with this transaction's changes or not at
+        all."""
+        return self._current().audit
 
     def _current(self) -> _Open:
         if self._open is None:
