@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from fairdun.adapters.audit import loading, output
 from fairdun.adapters.audit.compile import CompiledAudit, compile_pack, content_flags, zone_segments
-from fairdun.application.audit import FACT_SPECS, AuditJob, AuditSummary
+from fairdun.application.audit import FACT_SPECS, AuditEngineError, AuditJob, AuditSummary
 
 
 def prepare(
@@ -87,7 +87,11 @@ class DuckDBAuditEngine:
         try:
             compiled, supplied, rows, attempts = prepare(con, job)
             loaded = time.perf_counter()
-            raw = con.execute(compiled.sql).to_arrow_table()
+            try:
+                raw = con.execute(compiled.sql).to_arrow_table()
+            except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
             ruled = time.perf_counter()
         finally:
             con.close()

@@ -79,7 +79,11 @@ class SparkAuditEngine:
         try:
             for name in tables:
                 spark.read.parquet(str((work / f"{name}.parquet").resolve())).createOrReplaceTempView(name)
-            raw = spark.sql(compiled.sql).toArrow()
+            try:
+                raw = spark.sql(compiled.sql).toArrow()
+            except Exception as exc:  # the edge of a JVM: a failed job, a lost executor, an unreadable path
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise AuditEngineError(f"the audit job failed: {first[:300]}") from exc
         finally:
             if owned:
                 spark.stop()
