@@ -2,10 +2,12 @@
 
 Every check kind of ``fairdun.policy.checks`` has a SQL form here that gives, per log row, the same answer as
 its ``verdict``: 0 allow, 1 deny, 2 indeterminate. A rule's answer is its first check that does not allow (as
-in the gate); the query returns one row ``(rn, k, effect)`` per attempt and rule ``k`` that did not allow.
+in the gate); the query returns one row per attempt that broke a rule, with its answer ``e_k`` for every rule
+``k`` (``output.finish`` turns these into one row per attempt and rule, in order, the same for both engines).
 
 The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS and RANGE frames, CASE,
-COALESCE, equi-joins with extra conditions), so both engines run the very same text. The tables it reads:
+COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same text but for one spelling:
+how a row is tested for membership in a set of rows (``_Compiler._member``). The tables it reads:
 
 * ``audit_log``: the canonical log (``rn``, ``id``, ``ts`` in epoch microseconds, the text columns);
 * ``tzseg``: per zone, spans ``[lo, hi)`` of epoch microseconds with one UTC offset (computed in Python from
