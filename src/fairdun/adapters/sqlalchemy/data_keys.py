@@ -21,6 +21,9 @@ CHUNK = 500
 
 
 class DataKeyStore:
+    """One unit of work's view of ``data_keys``: finds, creates and unwraps the data keys its repositories seal and
+    open fields with. Without a keyring it refuses, naming ``FAIRDUN_MASTER_KEY``."""
+
     def __init__(self, session: Session, keyring: Keyring | None) -> None:
         self._session = session
         self._keyring = keyring
