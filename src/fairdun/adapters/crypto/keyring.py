@@ -265,11 +265,6 @@ class Keyring:
         carry the old one)."""
         return tuple(self._index(master_id, kind, value) for master_id in self._index_keys)
 
-    def index_under(self, master_id: str, kind: str, value: str) -> str:
-        if master_id not in self._index_keys:
-            raise KeyringError(f"master key {master_id} is not configured")
-        return self._index(master_id, kind, value)
-
     def _index(self, master_id: str, kind: str, value: str) -> str:
         message = kind.encode("ascii") + b"\x00" + normalize(kind, value).encode("utf-8")
         return hmac.new(self._index_keys[master_id], message, hashlib.sha256).hexdigest()
