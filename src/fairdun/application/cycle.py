@@ -87,7 +87,6 @@ from fairdun.domain.ledger import (
     PaymentReceived,
     PaymentReversed,
     Waived,
-    dpd_history,
 )
 from fairdun.domain.loans import Product
 from fairdun.policy import Effect, Facts, Pack
@@ -100,7 +99,7 @@ EXPIRE_AFTER = timedelta(minutes=15)
 STALE_CLAIM = timedelta(minutes=10)
 """A claim older than this belongs to a worker that died; its message goes back to pending."""
 CONSENT_PURPOSE = "contact_relay"
-_HORIZON = 31  # days a DPD projection runs ahead of the day asked, so it is recomputed about monthly
+ONE_DAY = timedelta(days=1)
 _UNREACHABLE_CALLS = 6  # voice attempts in the look-back window without a conversation: the debtor is unreachable
 _UNREACHABLE_DAYS = 14
 
@@ -157,20 +156,56 @@ class DayReport:
     cases: Mapping[str, CaseState] = field(default_factory=dict)
 
 
-@dataclass
-class _Projection:
-    """A loan's DPD from ``start`` on, assuming no event beyond those known when it was made."""
+class _Track:
+    """A loan's DPD and bucket spells day by day from its disbursement, read forwards from one ledger cursor.
 
-    start: date
-    dpd: list[int]
-    spells: tuple[Spell, ...]
+    A payment learned the day after it was made is absorbed by the cursor and the days from its date read again;
+    an event the cursor cannot absorb (dated before the last day it processed, a reversal, a pause) makes the
+    book build a new track, which is one replay."""
+
+    __slots__ = ("cursor", "dpd", "spells", "start", "table")
+
+    def __init__(self, cursor: LedgerCursor, start: date, table: BucketTable) -> None:
+        self.cursor = cursor
+        self.start = start
+        self.table = table
+        self.dpd: list[int] = []
+        self.spells: list[Spell] = []
 
     @property
-    def end(self) -> date:
+    def read(self) -> date:
+        """The last day read (the day before the start when none is)."""
         return self.start + timedelta(days=len(self.dpd) - 1)
 
     def on(self, day: date) -> int:
         return 0 if day < self.start else self.dpd[(day - self.start).days]
+
+    def read_to(self, day: date) -> None:
+        bucket_for, spells = self.table.bucket_for, self.spells
+        d = self.read + ONE_DAY
+        while d <= day:
+            dpd = self.cursor.dpd(d)
+            self.dpd.append(dpd)
+            name = bucket_for(dpd).name
+            if not spells or spells[-1].bucket != name:
+                if spells:
+                    spells[-1] = Spell(spells[-1].bucket, spells[-1].entered, d)
+                spells.append(Spell(name, d, None))
+            d += ONE_DAY
+
+    def absorb(self, event: LoanEvent) -> bool:
+        """Takes in a late-learned event if the cursor can, and reads the days from its date again."""
+        if not self.cursor.absorb(event):
+            return False
+        on = event.on if isinstance(event, PaymentReceived | Waived) else self.start
+        if on <= self.read:
+            upto = self.read
+            keep = max(0, (on - self.start).days)
+            del self.dpd[keep:]
+            days = [(self.start + timedelta(days=k), v) for k, v in enumerate(self.dpd)]
+            self.spells = list(bucket_history(days, self.table))
+            self.read_to(upto)
+        return True
 
 
 @dataclass
@@ -198,8 +233,7 @@ class Book:
     """The sequence numbers of each loan's events in ``events``."""
     _held: bool = True
     """Events recorded after the previous run may have been held back: the first :meth:`learn` looks for them."""
-    _projections: dict[str, _Projection] = field(default_factory=dict)
-    _cursors: dict[str, tuple[date, LedgerCursor]] = field(default_factory=dict)
+    _tracks: dict[str, _Track] = field(default_factory=dict)
 
     @classmethod
     def load(cls, uow: UnitOfWork, *, on: date, lookback: timedelta, table: BucketTable = DEFAULT_BUCKETS) -> Book:
@@ -276,38 +310,36 @@ class Book:
             self.last_seq = max(self.last_seq, recorded.seq)
         self._held = False
         for loan_id, new in arrived.items():
+            taken = self._taken.get(loan_id, [])
             before[loan_id] = tuple(self.events.get(loan_id, ()))
+            in_order = not taken or new[0][0] > taken[-1]
             # Replayed in recorded order, as the ledger expects, whenever they arrived.
-            merged = sorted([*zip(self._taken.get(loan_id, []), self.events.get(loan_id, []), strict=True), *new])
+            merged = sorted([*zip(taken, self.events.get(loan_id, []), strict=True), *new])
             self._taken[loan_id] = [seq for seq, _ in merged]
             self.events[loan_id] = [event for _, event in merged]
-            self._projections.pop(loan_id, None)
-            self._cursors.pop(loan_id, None)
+            track = self._tracks.get(loan_id)
+            if track is not None and not (in_order and all(track.absorb(event) for _, event in new)):
+                del self._tracks[loan_id]  # rebuilt from every event when next asked for
         return before
 
-    def projection(self, loan_id: str, day: date) -> _Projection:
-        p = self._projections.get(loan_id)
-        if p is None or day > p.end:
+    def projection(self, loan_id: str, day: date) -> _Track:
+        """The loan's DPD and spells read up to ``day`` (a day no earlier than any asked before)."""
+        track = self._tracks.get(loan_id)
+        if track is None:
             loan = self.loans[loan_id]
-            start = loan.disbursed_on
-            end = max(day, start) + timedelta(days=_HORIZON)
-            history = dpd_history(self.product(loan_id), loan.schedule, self.events.get(loan_id, ()), start, end)
-            p = _Projection(start, [dpd for _, dpd in history], bucket_history(history, self.table))
-            self._projections[loan_id] = p
-        return p
+            cursor = LedgerCursor(self.product(loan_id), loan.schedule, self.events.get(loan_id, ()))
+            track = self._tracks[loan_id] = _Track(cursor, loan.disbursed_on, self.table)
+        if day > track.read:
+            track.read_to(day)
+        return track
 
     def product(self, loan_id: str) -> Product:
         return self.products[self.loans[loan_id].product]
 
     def overdue(self, loan_id: str, day: date) -> Decimal:
-        """All owed on the loan's installments due before ``day``, penalty included (``LoanState.overdue``): read
-        forwards from a ledger cursor kept per loan while its events stay the same."""
-        cursor = self._cursors.get(loan_id)
-        if cursor is None or cursor[0] > day:
-            loan = self.loans[loan_id]
-            cursor = (day, LedgerCursor(self.product(loan_id), loan.schedule, self.events.get(loan_id, ())))
-        self._cursors[loan_id] = (day, cursor[1])
-        return cursor[1].overdue_total(day)
+        """All owed on the loan's installments due before ``day``, penalty included (``LoanState.overdue``), from
+        the loan's track's cursor."""
+        return self.projection(loan_id, day).cursor.overdue_total(day)
 
     # --- contacts ---------------------------------------------------------------------------------------------
 

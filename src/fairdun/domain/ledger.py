@@ -34,6 +34,7 @@ and its reversal is exactly the state without either.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -244,37 +245,83 @@ def loan_state(
 
 
 class LedgerCursor:
-    """A loan's ledger read forwards: :meth:`state` for days that never go back costs only the days since the
-    previous call, where :func:`loan_state` replays from the start each time. The states are the same."""
+    """A loan's ledger read forwards: :meth:`state`, :meth:`overdue_total` and :meth:`dpd` for days that never go
+    back before the last day processed cost only the days since, where :func:`loan_state` and
+    :func:`dpd_history` replay from the start each time. The answers are the same.
 
-    __slots__ = ("_last", "_ledger")
+    :meth:`absorb` takes in a payment or waiver learned later, without a replay, when it is dated no earlier than
+    the last day processed (a payment made yesterday, read after yesterday's run); anything else (a backdated
+    event, a reversal, a pause) needs a new cursor, and ``absorb`` says so by returning False."""
+
+    __slots__ = ("_ids", "_ledger")
 
     def __init__(self, product: Product, schedule: Sequence[Installment], events: Iterable[LoanEvent]) -> None:
-        self._ledger = _Ledger(product, schedule, events)
-        self._last: date | None = None
+        given = list(events)
+        self._ledger = _Ledger(product, schedule, given)
+        self._ids = {e.id for e in given if isinstance(e, PaymentReceived)}
+
+    @property
+    def processed(self) -> date | None:
+        """The last day processed: no read may ask about a day before it."""
+        return self._ledger.last
+
+    def _check(self, day: date, field: str) -> None:
+        last = self._ledger.last
+        if last is not None and day < last:
+            raise DomainError(field, f"a cursor only reads forwards: {day} is before {last}")
 
     def state(self, as_of: date) -> LoanState:
-        """The loan on ``as_of``; :class:`DomainError` for a day before the previous call's."""
-        if self._last is not None and as_of < self._last:
-            raise DomainError("as_of", f"a cursor only reads forwards: {as_of} is before {self._last}")
+        """The loan on ``as_of``; :class:`DomainError` for a day before the last day processed."""
+        self._check(as_of, "as_of")
         self._ledger.advance(as_of)
-        self._last = as_of
         return self._ledger.state(as_of)
 
     def overdue_total(self, as_of: date) -> Decimal:
         """``state(as_of).overdue.total`` without building the state: all owed on installments due before
         ``as_of``, penalty included. The daily cycle asks this of every delinquent loan every day."""
-        if self._last is not None and as_of < self._last:
-            raise DomainError("as_of", f"a cursor only reads forwards: {as_of} is before {self._last}")
+        self._check(as_of, "as_of")
         ledger = self._ledger
         ledger.advance(as_of)
-        self._last = as_of
         total = ZERO
         for row in ledger.rows[ledger.cleared :]:
             if row.inst.due >= as_of:
                 break
             total += sum((row.owed(c) for c in Component), ZERO)
         return total
+
+    def dpd(self, day: date) -> int:
+        """The loan's DPD on ``day`` (what :func:`dpd_history` gives for it), processing only days with events."""
+        self._check(day, "day")
+        ledger = self._ledger
+        if ledger.next_day < len(ledger.days) and ledger.days[ledger.next_day] <= day:
+            ledger.advance(day)
+        return ledger.loan_dpd(day)
+
+    def absorb(self, event: LoanEvent) -> bool:
+        """Takes in ``event`` if it is a payment or waiver dated no earlier than the last day processed; False
+        (nothing changed) otherwise. A payment dated the last day processed is applied after that day's events, as
+        it would have been had it been known when the day was processed."""
+        if not isinstance(event, PaymentReceived | Waived):
+            return False
+        ledger = self._ledger
+        last = ledger.last
+        if last is not None and event.on < last:
+            return False
+        where = "event"
+        if isinstance(event, PaymentReceived):
+            if event.id in self._ids:
+                raise DomainError(f"{where}.id", f"payment {event.id!r} is already on the loan")
+            _check_amount(f"{where}.amount", event.amount)
+            self._ids.add(event.id)
+        else:
+            _sort_events([event], [r.inst for r in ledger.rows])
+        if last is not None and event.on == last:
+            ledger.apply(event.on, [event])
+        else:
+            if event.on not in ledger.pending:
+                bisect.insort(ledger.days, event.on, lo=ledger.next_day)
+            ledger.pending.setdefault(event.on, []).append(event)
+        return True
 
 
 def dpd_history(
@@ -399,9 +446,14 @@ class _Ledger:
         # made before this day, so fixing it only moves the cursor.
         while self.frozen < n and rows[self.frozen].inst.start <= day:
             self.frozen += 1
+        self.apply(day, self.pending.pop(day, ()))
+
+    def apply(self, day: date, events: Iterable[PaymentReceived | Waived]) -> None:
+        """The events of ``day``, after its accrual (by :meth:`_process`, or earlier for a late arrival)."""
+        rows, n = self.rows, len(self.rows)
         self.touched.clear()
         self.repaid_early = False
-        for event in self.pending.pop(day, ()):
+        for event in events:
             if isinstance(event, PaymentReceived):
                 self._pay(event)
             else:
