@@ -175,7 +175,7 @@ def run(
     console.print(
         f"[bold]fairdun demo[/bold]: {borrowers:,} fictional borrowers, {days} days from {start}, seed {seed}, "
         f"pack {pack}; the compliant strategy and an aggressive one (audit only: every contact judged, none sent), "
-        f"{parts} process(es) per strategy."
+        f"the book in {parts} piece(s) per strategy, {parts} process(es)."
     )
     console.print(key_note)
     began = time.perf_counter()
@@ -229,8 +229,8 @@ def run(
         f"\nCPU: {cpu:.1f} s in {len(pieces_done)} pieces, {parts} process(es); peak memory of a process {peak:.0f} MB"
     )
     console.print(
-        f"Report: {path}  ({time.perf_counter() - began:.1f} s)\nDatabases: {database_dir}/ "
-        "(one per strategy and process; FAIRDUN_DATABASE_URL=sqlite:///<file> fairdun cycle status)"
+        f"Report: {path}  ({time.perf_counter() - began:.1f} s)\nDatabases: {database_dir}/, one per strategy and "
+        "piece: FAIRDUN_DATABASE_URL=sqlite:///<file> fairdun cycle status (with the master key named above)"
     )
     return data
 

@@ -263,7 +263,11 @@ def demo(  # noqa: PLR0917 - typer options
         "demo-report"
     ),
     workers: Annotated[
-        int | None, typer.Option(help="Processes per strategy (default: one per CPU core).", show_default=False)
+        int | None,
+        typer.Option(
+            help="Worker processes; the book is split in as many pieces per strategy (default: one per CPU core).",
+            show_default=False,
+        ),
     ] = None,
     pack: Annotated[str, typer.Option(help="The rule pack the gate applies.")] = "cn",
 ) -> None:
