@@ -36,6 +36,8 @@ def test_a_day_runs_once_and_the_log_channel_gets_each_message_once(env: dict[st
     assert first.exit_code == 0, first.output
     summary = last_json(first.stdout)
     assert summary["sent"] == summary["allowed"]
+    assert {"agent_queue", "legal_review", "placed", "assigned", "restated", "expired"} <= set(summary)
+    assert 0 < summary["agent_queue"] <= summary["cases_open"]
     lines = log.read_text(encoding="utf-8").splitlines()
     assert len(lines) == summary["sent"]
     assert len({json.loads(line)["idempotency_key"] for line in lines}) == len(lines)

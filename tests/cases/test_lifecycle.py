@@ -157,3 +157,16 @@ def test_a_case_event_a_restatement_made_moot_raises_unless_replayed_leniently()
     state = case_state(behind, [], MAY1, lenient=True)
     assert state is not None
     assert state.status is CaseStatus.OPEN
+
+
+def test_a_recall_of_a_case_that_is_not_placed_is_passed_over_only_when_lenient() -> None:
+    events = [BucketChanged(MAR1, "M1"), RecalledFromAgency(APR10)]
+    with pytest.raises(DomainError, match="recall needs a placement"):
+        case_state(events, [], MAY1)
+    lenient = case_state(events, [], MAY1, lenient=True)
+    assert lenient == case_state(events[:1], [], MAY1)
+    placed = [BucketChanged(MAR1, "M1"), PlacedWithAgency(MAR31, "agency-east"), RecalledFromAgency(APR10)]
+    state = case_state(placed, [], MAY1, lenient=True)
+    assert state is not None
+    assert state.agency is None
+    assert state.placements[0].recalled_on == APR10

@@ -585,7 +585,8 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
     cases: dict[str, CaseState],
     new_events: list[tuple[str, CaseEvent]],
 ) -> dict[str, int]:
-    """Assigns new cases by load and places cases whose treatment's agency placement is due."""
+    """Assigns new cases by load, places cases whose treatment's agency placement is due, and counts the open
+    cases whose treatment has escalated them to an agent queue or to legal review (work for supervisors)."""
     load = Counter(c.assignee for c in cases.values() if c.status is CaseStatus.OPEN and c.assignee is not None)
     needing = sorted(k for k, c in cases.items() if c.status is CaseStatus.OPEN and c.assignee is None)
     assigned = assign_by_load(needing, {c: load.get(c, 0) for c in config.collectors}, config.collectors)
@@ -595,17 +596,21 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
         new_events.append((loan_id, assignment))
         book.case_events.setdefault(loan_id, []).append(assignment)
         cases[loan_id] = replace(cases[loan_id], assignee=collector)
+    queued = reviews = 0
     for loan_id, case in cases.items():
-        if case.status is not CaseStatus.OPEN or case.agency is not None:
+        if case.status is not CaseStatus.OPEN:
             continue
-        selection = config.strategy.treatment_for(case.bucket, states[loan_id], _tier(book, loan_id), loan_id)
-        agency = selection.treatment.agency
-        if agency is not None and _days_in_bucket(case, on) >= agency.from_day:
+        treatment = config.strategy.treatment_for(case.bucket, states[loan_id], _tier(book, loan_id), loan_id).treatment
+        days = _days_in_bucket(case, on)
+        queue, review, agency = treatment.agent_queue, treatment.legal_review, treatment.agency
+        queued += queue is not None and days >= queue.from_day
+        reviews += review is not None and days >= review.from_day
+        if case.agency is None and agency is not None and days >= agency.from_day:
             placement = PlacedWithAgency(on, agency.agency)
             new_events.append((loan_id, placement))
             book.case_events.setdefault(loan_id, []).append(placement)
             placed += 1
-    return {"assigned": len(assigned), "placed": placed}
+    return {"assigned": len(assigned), "placed": placed, "agent_queue": queued, "legal_review": reviews}
 
 
 def _days_in_bucket(case: CaseState, on: date) -> int:

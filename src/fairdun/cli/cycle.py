@@ -46,6 +46,7 @@ from fairdun.domain.cases import (
     PlanAgreed,
     PlanInstallment,
     PromiseMade,
+    RecalledFromAgency,
     case_history,
 )
 from fairdun.domain.delinquency import DEFAULT_BUCKETS
@@ -274,8 +275,9 @@ def ledger_add() -> None:
 def case_add() -> None:
     """Record case events from JSON lines on stdin, all or none: {"loan", "kind": "promise", "on", "amount",
     "due"}, {"loan", "kind": "plan", "on", "installments": [{"due", "amount"}, ...]} (the total is their sum),
-    {"loan", "kind": "dispute_opened", "on", "reason"?} or {"loan", "kind": "dispute_resolved", "on"}. A dispute
-    holds the case: the cycle plans no collection contact until it is resolved."""
+    {"loan", "kind": "dispute_opened", "on", "reason"?}, {"loan", "kind": "dispute_resolved", "on"} or
+    {"loan", "kind": "recalled", "on"} (the case taken back from the agency it was placed with). A dispute holds
+    the case: the cycle plans no collection contact until it is resolved."""
     events: list[tuple[str, CaseEvent]] = []
     for number, line in enumerate(sys.stdin.read().splitlines(), start=1):
         if line.strip():
@@ -317,6 +319,7 @@ def _case_event(number: int, line: str) -> tuple[str, CaseEvent]:
         "plan": plan,
         "dispute_opened": lambda: DisputeOpened(read.day("on"), str(doc.get("reason", ""))),
         "dispute_resolved": lambda: DisputeResolved(read.day("on")),
+        "recalled": lambda: RecalledFromAgency(read.day("on")),
     }
     kind = doc.get("kind")
     if kind not in kinds:

@@ -421,9 +421,9 @@ def case_history(
     less any reversed, and its :class:`~fairdun.domain.ledger.PauseGranted` events are hardship-pause holds;
     waivers are ignored. ``grace_days`` extend promise and plan deadlines.
 
-    ``lenient``: a case event that no longer falls inside a case (an assignment recorded while the loan looked
+    ``lenient``: a case event that no longer fits the case (an assignment recorded while the loan looked
     delinquent, before a backdated payment showed it was not; a cure on a day it is now known to have been
-    behind) is passed over instead of raising. The daily cycle replays leniently: such events stay in the store,
+    behind; a recall of a case that is not placed) is passed over instead of raising. The daily cycle replays leniently: such events stay in the store,
     since history is never rewritten, and the restatement that made them moot is recorded beside them.
     """
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
@@ -435,7 +435,12 @@ def case_history(
     replay = _Replay(table, lenient=lenient)
     for k, event in sorted(enumerate(given), key=lambda pair: (pair[1].on, _rank(pair[1]))):
         if event.on <= as_of:
-            replay.apply(f"events[{k}]", event)
+            try:
+                replay.apply(f"events[{k}]", event)
+            except DomainError:
+                if not lenient:
+                    raise
+                replay.dropped += 1  # it no longer fits the case as restated: kept in the store, passed over
     loan_events = list(payments)
     # A hardship pause has one record: the ledger's PauseGranted, which stops penalty and DPD. The same event is
     # the contact hold, so the two can never disagree.
