@@ -423,8 +423,9 @@ def case_history(
 
     ``lenient``: a case event that no longer fits the case (an assignment recorded while the loan looked
     delinquent, before a backdated payment showed it was not; a cure on a day it is now known to have been
-    behind; a recall of a case that is not placed) is passed over instead of raising. The daily cycle replays leniently: such events stay in the store,
-    since history is never rewritten, and the restatement that made them moot is recorded beside them.
+    behind; a recall of a case that is not placed) is passed over instead of raising. The daily cycle replays
+    leniently: such events stay in the store, since history is never rewritten, and the restatement that made
+    them moot is recorded beside them.
     """
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
         raise DomainError("grace_days", f"must be an int from 0 to {MAX_GRACE_DAYS}, got {grace_days!r}")
