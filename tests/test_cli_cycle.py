@@ -183,3 +183,24 @@ def test_bad_case_input_is_refused_with_one_line(env: dict[str, str], line: str,
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_portfolio_analytics_from_the_command_line(env: dict[str, str], tmp_path: Path) -> None:
+    log = f"path={tmp_path / 'o.jsonl'}"
+    for day in ("2026-09-01", "2026-09-02", "2026-09-03"):
+        ran = runner.invoke(app, ["cycle", "run", "--date", day, "--simulate", "--channel-option", log], env=env)
+        assert ran.exit_code == 0, ran.output
+    result = runner.invoke(app, ["audit", "portfolio", "--from", "2026-09-01", "--to", "2026-09-03", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["loans"] > 0
+    assert set(figures["roll_counts"]) == {"C", "M1", "M2", "M3", "M4", "M5", "M6", "M6+"}
+    assert figures["complaints_per_10k"] is None
+    table = runner.invoke(app, ["audit", "portfolio", "--from", "2026-09-01", "--to", "2026-09-03"], env=env)
+    assert "right-party contact rate" in table.stdout
+    bad = runner.invoke(app, ["audit", "portfolio", "--from", "2026-09-03", "--to", "2026-09-01"], env=env)
+    assert bad.exit_code == 2
+    assert "--to: must be after start" in bad.stderr
+    worse = runner.invoke(app, ["audit", "portfolio", "--from", "yesterday", "--to", "2026-09-01"], env=env)
+    assert worse.exit_code == 2
+    assert "--from: not a date" in worse.stderr

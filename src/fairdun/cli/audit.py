@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -230,3 +232,93 @@ def audit_anchor() -> None:
     finally:
         engine.dispose()
     typer.echo(json.dumps({"seq": seq, "hash": digest}, sort_keys=True))
+
+
+# --- portfolio analytics from the database (issue 6) --------------------------------------------------------
+
+
+def _percent(value: Fraction | None) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f} %"
+
+
+@audit_app.command("portfolio")
+def audit_portfolio(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), after the first.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
+) -> None:
+    """Portfolio analytics of the book at FAIRDUN_DATABASE_URL for a period: roll-rate matrix, cure rate,
+    promise-to-pay kept rate, right-party contact rate, contact intensity (docs/audit.md)."""
+    from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
+    from fairdun.application.analytics import portfolio_analytics  # noqa: PLC0415
+    from fairdun.domain.errors import DomainError  # noqa: PLC0415
+
+    first, last = _day(start, "--from"), _day(end, "--to")
+    engine = _audit_log_engine()
+    try:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            figures = portfolio_analytics(uow, first, last)
+    except DomainError as exc:
+        _fail(f"--to: {exc.problem}" if exc.field == "end" else str(exc))
+    finally:
+        engine.dispose()
+    roll = figures.roll
+    if as_json:
+        document = {
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "loans": figures.loans,
+            "roll_counts": {
+                a: dict(zip(roll.buckets, row, strict=True)) for a, row in zip(roll.buckets, roll.counts, strict=True)
+            },
+            "cure_rate": None if figures.cure_rate is None else float(figures.cure_rate),
+            "promises": {
+                "made": figures.promises_made,
+                "kept": figures.promises_kept,
+                "broken": figures.promises_broken,
+                "pending": figures.promises_pending,
+            },
+            "promise_kept_rate": None if figures.promise_kept_rate is None else float(figures.promise_kept_rate),
+            "right_party_contact_rate": None
+            if figures.right_party_contact_rate is None
+            else float(figures.right_party_contact_rate),
+            "contact_intensity": None if figures.contact_intensity is None else float(figures.contact_intensity),
+            "complaints_per_10k": None,
+        }
+        typer.echo(json.dumps(document, sort_keys=True))
+        return
+    console = Console()
+    matrix = Table(title=f"Roll rates {first} → {last} (share of each row's loans; row totals on the right)")
+    matrix.add_column("from \\ to")
+    for name in roll.buckets:
+        matrix.add_column(name, justify="right")
+    matrix.add_column("loans", justify="right")
+    for name in roll.buckets:
+        leaving = roll.leaving(name)
+        matrix.add_row(name, *(_percent(roll.rate(name, to)) for to in roll.buckets), str(leaving))
+    console.print(matrix)
+    table = Table(title="Portfolio")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("loans", f"{figures.loans:,}")
+    table.add_row("cure rate (delinquent on the first day, current on the last)", _percent(figures.cure_rate))
+    table.add_row(
+        "promises to pay made / kept / broken / pending",
+        f"{figures.promises_made:,} / {figures.promises_kept:,} / {figures.promises_broken:,} / "
+        f"{figures.promises_pending:,}",
+    )
+    table.add_row("promise-to-pay kept rate (of those settled)", _percent(figures.promise_kept_rate))
+    table.add_row("right-party contact rate (debtor calls answered)", _percent(figures.right_party_contact_rate))
+    intensity = figures.contact_intensity
+    table.add_row(
+        "contact intensity (contacts per delinquent loan-day)", "—" if intensity is None else f"{float(intensity):.2f}"
+    )
+    table.add_row("complaints per 10,000 contacts", "not recorded yet (no complaint intake)")
+    console.print(table)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option}: not a date (YYYY-MM-DD): {text!r}")
