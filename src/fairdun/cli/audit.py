@@ -322,3 +322,41 @@ def _day(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         _fail(f"{option}: not a date (YYYY-MM-DD): {text!r}")
+
+
+@audit_app.command("export")
+def audit_export(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option("--out", help="Where contacts.csv and facts/ go.")] = Path("audit-log"),
+) -> None:
+    """Write the contacts the daily cycle recorded at FAIRDUN_DATABASE_URL as an audit log (`OUT/contacts.csv`)
+    with the fact tables the book vouches for (`OUT/facts/`), for `fairdun audit run --log OUT/contacts.csv
+    --facts OUT/facts`."""
+    import csv  # noqa: PLC0415
+
+    from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
+    from fairdun.application.contact_log import FACT_COLUMNS, LOG_COLUMNS, contact_log, fact_tables  # noqa: PLC0415
+
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        _fail(f"--to: must not be before --from {first}, got {last}")
+    engine = _audit_log_engine()
+    facts_dir = out / "facts"
+    try:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            rows = list(contact_log(uow, first, last))
+            tables = fact_tables(uow)
+    finally:
+        engine.dispose()
+    facts_dir.mkdir(parents=True, exist_ok=True)
+    with (out / "contacts.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    for name, table in tables.items():
+        with (facts_dir / f"{name}.csv").open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=FACT_COLUMNS[name])
+            writer.writeheader()
+            writer.writerows(table)
+    typer.echo(json.dumps({"contacts": len(rows), "facts": sorted(tables), "out": str(out)}))
