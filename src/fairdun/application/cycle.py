@@ -58,6 +58,7 @@ from fairdun.application.ports import (
     RunStatus,
     UnitOfWork,
 )
+from fairdun.application.templates import approved_index
 from fairdun.domain.cases import (
     CaseEvent,
     CaseState,
@@ -89,6 +90,7 @@ from fairdun.domain.ledger import (
     Waived,
 )
 from fairdun.domain.loans import Product
+from fairdun.domain.templates import Template, TemplateStatus
 from fairdun.policy import Effect, Facts, Pack
 from fairdun.policy.localtime import zone
 from fairdun.policy.strategy import Strategy
@@ -227,6 +229,9 @@ class Book:
     history: dict[str, list[ContactEvent]]
     table: BucketTable
     open_cases: set[str] = field(default_factory=set)
+    templates: dict[tuple[str, ContactChannel, Role, str], Template] = field(default_factory=dict)
+    """The approved template versions by (id, channel, recipient role, pack): in ENFORCE mode, a contact whose
+    step has none is not sent."""
     fresh: bool = True
     """No day has run on this book yet: every loan ever delinquent is looked at once, to find its open case."""
     _taken: dict[str, list[int]] = field(default_factory=dict)
@@ -271,6 +276,7 @@ class Book:
         for c in uow.parties.consents():
             consents.setdefault(c.party, []).append(Consent(c.party, c.purpose, c.granted_at, c.withdrawn_at))
         case_events = {loan_id: list(evs) for loan_id, evs in uow.case_events.all().items()}
+        templates = approved_index(uow.templates.all(TemplateStatus.APPROVED))
         since = datetime.combine(on, time(), UTC) - lookback
         own = f"{KEY_PREFIX}{on:%Y%m%d}:"
         history: dict[str, list[ContactEvent]] = {}
@@ -291,6 +297,7 @@ class Book:
             case_events=case_events,
             history=history,
             table=table,
+            templates=templates,
             _taken=taken,
         )
 
@@ -402,7 +409,10 @@ def run_day(
             uow.cycle.record_restatement(r)
         uow.commit()
 
-    sent, expired = _send(uow_factory, book, config, plan, channel, keys=keys, clock=clock, simulate=simulate)
+    contacts, no_template = _templated(book, config, plan)
+    sent, expired = _send(
+        uow_factory, book, config, plan, channel, contacts=contacts, keys=keys, clock=clock, simulate=simulate
+    )
     summary: dict[str, int] = {
         "cases_open": len(book.open_cases),
         "cases_opened": len(opened),
@@ -414,6 +424,7 @@ def run_day(
         "indeterminate": sum(1 for c in plan.denied if c.decision.effect is Effect.INDETERMINATE),
         "replanned": sum(a.replanned for a in plan.arms.values()),
         "unaddressed": len(plan.unaddressed),
+        "no_template": len(no_template),
         "sent": len(sent),
         "expired": len(expired),
         "restated": len(restatements),
@@ -697,7 +708,29 @@ def _record(contact: PlannedContact, key: str, on: date, mode: Mode) -> PlannedR
     )
 
 
-def _message(book: Book, contact: PlannedContact, key: str, created_at: datetime) -> OutboundMessage:
+def _templated(
+    book: Book, config: CycleConfig, plan: DayPlan
+) -> tuple[dict[int, tuple[PlannedContact, str]], tuple[PlannedContact, ...]]:
+    """The contacts to send (by ``id()``, in order) with the template version each is sent with, and (ENFORCE mode)
+    the allowed contacts left out because their step's template has no approved version for the channel, the
+    recipient's role and the pack. Audit-only mode sends nothing real: every contact is played through."""
+    if config.mode is Mode.AUDIT_ONLY:
+        return {id(c): (c, c.step.template) for c in plan.to_send}, ()
+    pack = config.pack.name
+    have = book.templates
+    send: dict[int, tuple[PlannedContact, str]] = {}
+    missing: list[PlannedContact] = []
+    for contact in plan.to_send:
+        attempt = contact.attempt
+        found = have.get((contact.step.template, attempt.channel, attempt.recipient.role, pack))
+        if found is None:
+            missing.append(contact)
+        else:
+            send[id(contact)] = (contact, found.ref)
+    return send, tuple(missing)
+
+
+def _message(book: Book, contact: PlannedContact, key: str, created_at: datetime, template: str) -> OutboundMessage:
     """The outbox message for a contact. The body is left to the provider: Chinese SMS and voice gateways send
     registered templates by id, so the message names its template and carries no text of its own."""
     ref = contact.attempt.recipient.address
@@ -709,7 +742,7 @@ def _message(book: Book, contact: PlannedContact, key: str, created_at: datetime
         debt=contact.debt,
         body="",
         created_at=created_at,
-        template=contact.step.template,
+        template=template,
         address_ref=ref,
         not_before=contact.attempt.at,
     )
@@ -741,18 +774,21 @@ def _send(
     plan: DayPlan,
     channel: Channel,
     *,
+    contacts: Mapping[int, tuple[PlannedContact, str]],
     keys: Mapping[int, str],
     clock: Callable[[], datetime],
     simulate: bool,
 ) -> tuple[list[Sent], tuple[str, ...]]:
-    """Queues and sends the day's contacts (see the module docstring); what was sent, and the keys that expired."""
-    contacts = plan.to_send
-    by_key = {keys[id(c)]: c for c in contacts}
+    """Queues and sends ``contacts``, the day's contacts to send, each with its template's version ``ID@vN`` (see
+    the module docstring); what was sent, and the keys that expired."""
+    refs = {i: ref for i, (_, ref) in contacts.items()}
+    to_send = [c for c, _ in contacts.values()]
+    by_key = {keys[id(c)]: c for c in to_send}
     if config.mode is Mode.AUDIT_ONLY:
         assert isinstance(channel, SimulatedChannel)  # run_day refuses any other channel in this mode
         records = []
         sent = []
-        for contact in contacts:
+        for contact in to_send:
             key = keys[id(contact)]
             attempt = contact.attempt
             recipient = attempt.recipient
@@ -777,7 +813,9 @@ def _send(
         return sent, ()
     created = clock()
     with uow_factory() as uow:
-        messages = [(_message(book, c, keys[id(c)], created), c.arm, c.decision.pack, created) for c in contacts]
+        messages = [
+            (_message(book, c, keys[id(c)], created, refs[id(c)]), c.arm, c.decision.pack, created) for c in to_send
+        ]
         uow.outbox.enqueue_many(messages)
         uow.commit()
     recording = _Recording(channel)
@@ -786,20 +824,20 @@ def _send(
         # One worker in simulated time: any claim left now is a crashed run's, whatever instant it claimed at.
         recover(uow_factory, stale_before=datetime.combine(plan.on, time(), UTC) + timedelta(days=2))
         # Each instant is dispatched at that instant: nothing of today's can be late, so nothing expires.
-        for at in sorted({c.attempt.at for c in contacts}):
-            dispatch(uow_factory, recording, worker=config.worker, now=at, limit=len(contacts) + 1, batch=config.batch)
+        for at in sorted({c.attempt.at for c in to_send}):
+            dispatch(uow_factory, recording, worker=config.worker, now=at, limit=len(to_send) + 1, batch=config.batch)
     else:
         now = clock()
         recover(uow_factory, stale_before=now - STALE_CLAIM)
         expired = expire(uow_factory, now=now, grace=EXPIRE_AFTER)
-        dispatch(uow_factory, recording, worker=config.worker, now=now, limit=len(contacts) + 1, batch=config.batch)
+        dispatch(uow_factory, recording, worker=config.worker, now=now, limit=len(to_send) + 1, batch=config.batch)
     out = []
     for key, result in recording.results.items():
         today = by_key.get(key)
         if today is None:
             continue  # an older message due now (a retry), not today's plan
         if result.attempts > 0 or not result.retryable:
-            book.remember(contact_event(_message(book, today, key, created), result, today.attempt.at))
+            book.remember(contact_event(_message(book, today, key, created, refs[id(today)]), result, today.attempt.at))
         out.append(Sent(today, result))
     return out, expired
 

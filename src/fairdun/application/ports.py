@@ -28,6 +28,7 @@ from fairdun.domain.cases import CaseEvent
 from fairdun.domain.contact import Channel, ContactEvent, Outcome, Role
 from fairdun.domain.ledger import LoanEvent
 from fairdun.domain.loans import Installment, Product
+from fairdun.domain.templates import Template, TemplateStatus
 
 # --- records ------------------------------------------------------------------------------------------------
 
@@ -435,6 +436,27 @@ class CycleRepository(Protocol):
         """Every restatement, in the order recorded."""
 
 
+class TemplateRepository(Protocol):
+    """Message templates, every version and every transition of each (``fairdun.domain.templates``). Nothing is
+    overwritten: a version's text never changes, and :meth:`update` only appends the transitions it has gained."""
+
+    def add(self, template: Template) -> None:
+        """Stores a new version with its history; a version already stored raises :class:`ConflictError`."""
+        ...
+
+    def update(self, template: Template) -> None:
+        """Stores the transitions ``template`` has beyond those stored, and its status."""
+        ...
+
+    def versions(self, template_id: str) -> tuple[Template, ...]:
+        """Every version of ``template_id``, oldest first (none: unknown id)."""
+        ...
+
+    def all(self, status: TemplateStatus | None = None) -> tuple[Template, ...]:
+        """Every version (or those in ``status``), by id and version."""
+        ...
+
+
 # --- the unit of work ---------------------------------------------------------------------------------------
 
 
@@ -466,6 +488,9 @@ class UnitOfWork(Protocol):
 
     @property
     def cycle(self) -> CycleRepository: ...
+
+    @property
+    def templates(self) -> TemplateRepository: ...
 
     def __enter__(self) -> Self: ...
 

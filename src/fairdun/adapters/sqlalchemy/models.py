@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     LargeBinary,
     MetaData,
@@ -390,3 +391,50 @@ class AuditLogRow(Base):
     """Canonical JSON."""
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- message templates (migration 0006) ---------------------------------------------------------------------
+
+TEMPLATE_STATUSES = ("draft", "in_review", "approved", "retired")
+
+
+class TemplateRow(Base):
+    """One version of a message template. Its text never changes; ``status`` is the last of its transitions."""
+
+    __tablename__ = "templates"
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("role", Role), name="role"),
+        CheckConstraint(one_of("status", TEMPLATE_STATUSES), name="status"),
+        CheckConstraint("version > 0", name="version"),
+        Index(None, "status"),
+    )
+
+    template_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    pack: Mapped[str] = mapped_column(String(ID_LENGTH))
+    language: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(ID_LENGTH))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TemplateTransitionRow(Base):
+    """One step of a template version's life, appended, never changed: the status reached, by whom, when."""
+
+    __tablename__ = "template_transitions"
+    __table_args__ = (
+        CheckConstraint(one_of("status", TEMPLATE_STATUSES), name="status"),
+        ForeignKeyConstraint(["template_id", "version"], ["templates.template_id", "templates.version"]),
+    )
+
+    template_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(ID_LENGTH))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -25,6 +25,7 @@ from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyOutboxRepository,
     SqlAlchemyProductRepository,
 )
+from fairdun.adapters.sqlalchemy.template_repository import SqlAlchemyTemplateRepository
 from fairdun.application.ports import PersistenceError
 
 
@@ -40,6 +41,7 @@ class _Open:
     case_events: SqlAlchemyCaseEventRepository
     cycle: SqlAlchemyCycleRepository
     audit: SqlAlchemyAuditLog
+    templates: SqlAlchemyTemplateRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -73,6 +75,7 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyCaseEventRepository(session),
             SqlAlchemyCycleRepository(session),
             SqlAlchemyAuditLog(session),
+            SqlAlchemyTemplateRepository(session),
         )
         return self
 
@@ -131,6 +134,10 @@ class SqlAlchemyUnitOfWork:
         """The tamper-evident audit log: an entry appended here is kept with this transaction's changes or not at
         all."""
         return self._current().audit
+
+    @property
+    def templates(self) -> SqlAlchemyTemplateRepository:
+        return self._current().templates
 
     def _current(self) -> _Open:
         if self._open is None:
