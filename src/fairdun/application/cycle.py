@@ -19,8 +19,10 @@
    hold, each through the gate with the working history; a denial that waiting cures later the same day is
    re-planned at ``next_allowed_at``. **Every** planned contact is recorded with its decision
    (``planned_contacts``).
-5. **Queue and send.** ``ENFORCE``: each allowed contact goes into the outbox under its key
-   ``c:<yyyymmdd>:<debt>:<step>.<attempt>[r]:<party>`` with ``not_before`` = its planned instant, and
+5. **Queue and send.** ``ENFORCE``: each allowed contact whose step's template has an approved version for the
+   channel, the recipient's role and the pack (``Book.templates``) goes into the outbox, its message naming the
+   version (``template`` = ``ID@vN``); one without is not queued, only counted (``no_template``). It goes under
+   its key ``c:<yyyymmdd>:<debt>:<step>.<attempt>[r]:<party>`` with ``not_before`` = its planned instant, and
    :func:`~fairdun.application.outbox.dispatch` sends what is due through the channel and records the result
    and the history event in one transaction. ``AUDIT_ONLY`` (the demo's aggressive strategy): nothing is
    queued; every planned contact, allowed or not, is played through a :class:`SimulatedChannel` and entered in
