@@ -45,8 +45,8 @@ def contact_log(uow: UnitOfWork, start: date, end: date) -> Iterator[dict[str, s
     purposes: dict[str, str] = {}
     day = start
     while day <= end:
-        for record in uow.cycle.planned(day):
-            purposes[record.key] = record.purpose
+        for planned in uow.cycle.planned(day):
+            purposes[planned.key] = planned.purpose
         day += timedelta(days=1)
     since = datetime.combine(start, time(), UTC) - timedelta(days=1)
     until = datetime.combine(end + timedelta(days=2), time(), UTC)

@@ -167,12 +167,14 @@ class _Track:
     an event the cursor cannot absorb (dated before the last day it processed, a reversal, a pause) makes the
     book build a new track, which is one replay."""
 
-    __slots__ = ("cursor", "dpd", "spells", "start", "table")
+    __slots__ = ("cursor", "dpd", "names", "spells", "start", "table")
 
-    def __init__(self, cursor: LedgerCursor, start: date, table: BucketTable) -> None:
+    def __init__(self, cursor: LedgerCursor, start: date, table: BucketTable, names: dict[int, str]) -> None:
         self.cursor = cursor
         self.start = start
         self.table = table
+        self.names = names
+        """The book's memo of bucket names by DPD (a track reads one DPD a loan a day)."""
         self.dpd: list[int] = []
         self.spells: list[Spell] = []
 
@@ -185,12 +187,14 @@ class _Track:
         return 0 if day < self.start else self.dpd[(day - self.start).days]
 
     def read_to(self, day: date) -> None:
-        bucket_for, spells = self.table.bucket_for, self.spells
+        names, spells = self.names, self.spells
         d = self.read + ONE_DAY
         while d <= day:
             dpd = self.cursor.dpd(d)
             self.dpd.append(dpd)
-            name = bucket_for(dpd).name
+            name = names.get(dpd)
+            if name is None:
+                name = names[dpd] = self.table.bucket_for(dpd).name
             if not spells or spells[-1].bucket != name:
                 if spells:
                     spells[-1] = Spell(spells[-1].bucket, spells[-1].entered, d)
@@ -241,6 +245,7 @@ class Book:
     _held: bool = True
     """Events recorded after the previous run may have been held back: the first :meth:`learn` looks for them."""
     _tracks: dict[str, _Track] = field(default_factory=dict)
+    _names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, uow: UnitOfWork, *, on: date, lookback: timedelta, table: BucketTable = DEFAULT_BUCKETS) -> Book:
@@ -337,7 +342,7 @@ class Book:
         if track is None:
             loan = self.loans[loan_id]
             cursor = LedgerCursor(self.product(loan_id), loan.schedule, self.events.get(loan_id, ()))
-            track = self._tracks[loan_id] = _Track(cursor, loan.disbursed_on, self.table)
+            track = self._tracks[loan_id] = _Track(cursor, loan.disbursed_on, self.table, self._names)
         if day > track.read:
             track.read_to(day)
         return track

@@ -121,12 +121,11 @@ def load_book(
     payments were recorded."""
     load_portfolio(uow_factory, portfolio, pack=pack)
     products = {p.code: p for p in portfolio.products}
-    payers = {
-        loan.id: LoanPayer(loan, products[loan.product_code], portfolio.history_start, seed) for loan in portfolio.loans
-    }
+    history_start = portfolio.history_start  # a property that scans every loan: once, not once a loan
+    payers = {loan.id: LoanPayer(loan, products[loan.product_code], history_start, seed) for loan in portfolio.loans}
     count = 0
     with uow_factory() as uow:
-        day = portfolio.history_start
+        day = history_start
         while day < portfolio.start_date:
             paid: list[tuple[str, LoanEvent]] = []
             for loan_id, payer in payers.items():
