@@ -62,9 +62,7 @@ def _run(step: Callable[[SqlAlchemyUnitOfWork], T]) -> T:
             with uow:
                 result = step(uow)
                 uow.commit()
-        except TemplateError as exc:
-            fail(str(exc))
-        except (PersistenceError, ValueError) as exc:
+        except (TemplateError, PersistenceError, ValueError) as exc:  # a rule refused, or the store did
             fail(str(exc))
         return result
 
