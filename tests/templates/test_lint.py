@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fairdun.application.demo_templates import demo_templates
-from fairdun.application.templates import lint
+from fairdun.application.templates import VALIDATION_FIELDS, lint
 from fairdun.config.packs import load_screener
 from fairdun.config.strategies import load_strategy
 from fairdun.domain.contact import Channel, Role
@@ -80,6 +80,27 @@ def test_every_failure_is_listed_at_once(screener: Screener) -> None:
     failures = lint(template(body, role=Role.CONTACT, pack="us"), screener)
     assert [f.rule for f in failures] == ["TPL-SCREEN", "TPL-SENDER", "TPL-OPT-OUT", "TPL-DEBT-VARIABLE"]
     assert "third_party_disclosure" in failures[0].message  # telling a contact "you owe" names the debt
+
+
+def validation_notice(body: str) -> Template:
+    return draft(
+        "US-VALIDATION-NOTICE", 1, channel=Channel.LETTER, role=Role.DEBTOR, pack="us", language="en-US",
+        subject=None, body=body, author="writer-wang", at=T0,
+    )  # fmt: skip
+
+
+def test_a_us_validation_notice_must_give_every_item_of_validation_information(screener: Screener) -> None:
+    every = " ".join("{" + v + "}" for v in VALIDATION_FIELDS)
+    assert rules(validation_notice(f"{{lender_name}} {every}"), screener) == []
+    without = every.replace("{validation_end_date}", "").replace("{itemization_date}", "")
+    failures = lint(validation_notice(f"{{lender_name}} {without}"), screener)
+    assert [f.rule for f in failures] == ["TPL-VALIDATION-NOTICE"]
+    assert "{itemization_date}, {validation_end_date}" in failures[0].message
+    not_a_notice = draft(
+        "US-LETTER-REMINDER", 1, channel=Channel.LETTER, role=Role.DEBTOR, pack="us", language="en-US",
+        subject=None, body="{lender_name} {name}", author="writer-wang", at=T0,
+    )  # fmt: skip
+    assert rules(not_a_notice, screener) == []
 
 
 @pytest.mark.parametrize("pack", ["cn", "us"])

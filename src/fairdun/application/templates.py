@@ -7,7 +7,9 @@ Lint rules (each failure names its rule; submit lists them all and refuses):
 * ``TPL-SENDER``: the message says who sends it: a ``{lender_name}`` variable, or the lender's name literally;
 * ``TPL-OPT-OUT``: under the ``us`` pack, an SMS or e-mail says how to stop them ("Reply STOP", "unsubscribe");
 * ``TPL-DEBT-VARIABLE``: a template for a ``contact`` or ``third_party`` carries no debt variable (``{amount}``,
-  ``{overdue_amount}``, ``{debt}``, ``{days_past_due}``, ...): they are not told about someone else's debt.
+  ``{overdue_amount}``, ``{debt}``, ``{days_past_due}``, ...): they are not told about someone else's debt;
+* ``TPL-VALIDATION-NOTICE``: under the ``us`` pack, a validation notice (an id containing ``VALIDATION``) carries a
+  variable for every item of validation information (:data:`VALIDATION_FIELDS`).
 
 The workflow rules (``TPL-TRANSITION``, ``TPL-FOUR-EYES``) are in :mod:`fairdun.domain.templates`. Approving a
 version retires the version of the same id approved before it, in the same transaction.
@@ -34,6 +36,17 @@ DEBT_VARIABLES = frozenset(
     }
 )  # fmt: skip
 """Variables that would tell the recipient about the debt: never in a template for a contact or a third party."""
+
+VALIDATION_FIELDS: tuple[str, ...] = (
+    "collector_name", "collector_address", "name", "consumer_address", "itemization_creditor", "account_number",
+    "current_creditor", "itemization_date", "itemization_amount", "interest_since", "fees_since", "payments_since",
+    "credits_since", "amount", "validation_end_date",
+)  # fmt: skip
+"""The validation information a ``us`` validation notice gives, one variable each: who collects and where, the
+consumer, the creditor on the itemization date and the account number, the current creditor, the itemization date
+and the amount then, the interest, fees, payments and credits since, the amount now, and the end of the validation
+period (Regulation F, 12 CFR 1006.34(c); the dispute and original-creditor prompts are fixed text, not variables).
+A template is a validation notice when its id says so (``US-VALIDATION-NOTICE``)."""
 
 SAMPLE_VALUES: Mapping[str, str] = {
     "lender_name": "示例消费金融",
@@ -106,6 +119,16 @@ def lint(template: Template, screener: Screener | None, *, lender_name: str | No
                     "TPL-DEBT-VARIABLE",
                     f"a template for a {template.role.value} must not carry debt details:"
                     f" {', '.join('{' + v + '}' for v in debt)}",
+                )
+            )
+    if template.pack == "us" and "VALIDATION" in template.id:
+        missing = [v for v in VALIDATION_FIELDS if v not in template.variables]
+        if missing:
+            failures.append(
+                LintFailure(
+                    "TPL-VALIDATION-NOTICE",
+                    "a validation notice must give all the validation information; missing:"
+                    f" {', '.join('{' + v + '}' for v in missing)}",
                 )
             )
     return tuple(failures)
