@@ -27,11 +27,12 @@ from fairdun.application.audit import (
     run_audit,
 )
 from fairdun.bootstrap import bootstrap
-from fairdun.config.settings import LANGUAGES, SettingsError, load_settings
+from fairdun.cli.database import open_database
+from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    pass
 
 audit_app = typer.Typer(help="The compliance audit: a contact log checked against a rule pack.", no_args_is_help=True)
 
@@ -179,24 +180,6 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
 # --- the tamper-evident audit log in the database (docs/privacy.md) ------------------------------------------
 
 
-def _audit_log_engine() -> Engine:
-    """The engine for FAIRDUN_DATABASE_URL, once its schema is the newest (no keyring: the log holds no personal
-    data)."""
-    from fairdun.adapters.sqlalchemy import current_revision, head_revision, make_engine  # noqa: PLC0415
-
-    try:
-        url = load_settings().database_url
-    except SettingsError as exc:
-        _fail(str(exc))
-    try:
-        revision = current_revision(url)
-    except Exception as exc:  # the edge: a driver error becomes one line, without the URL
-        _fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    if revision != head_revision():
-        _fail(f"database: schema {revision or 'empty'}, this version needs {head_revision()}: run `fairdun db upgrade`")
-    return make_engine(url)
-
-
 @audit_app.command("verify")
 def audit_verify(
     anchor: Annotated[
@@ -209,11 +192,8 @@ def audit_verify(
 
     if anchor is not None and not re.fullmatch(r"[0-9a-f]{64}", anchor):
         _fail("--anchor: 64 lower-case hex digits (the hash `fairdun audit anchor` printed)")
-    engine = _audit_log_engine()
-    try:
+    with open_database(personal_data=False) as engine:
         found = verify_log(engine, anchor)
-    finally:
-        engine.dispose()
     payload = {"entries": found.entries, "head": {"seq": found.head_seq, "hash": found.head_hash}, "ok": found.ok}
     typer.echo(json.dumps(payload, sort_keys=True))
     if found.problem is not None:
@@ -226,11 +206,8 @@ def audit_anchor() -> None:
     """Print the audit log's head (seq and hash) as JSON, to keep somewhere the database's owners cannot rewrite."""
     from fairdun.adapters.sqlalchemy.audit_log import log_head  # noqa: PLC0415
 
-    engine = _audit_log_engine()
-    try:
+    with open_database(personal_data=False) as engine:
         seq, digest = log_head(engine)
-    finally:
-        engine.dispose()
     typer.echo(json.dumps({"seq": seq, "hash": digest}, sort_keys=True))
 
 
@@ -254,14 +231,11 @@ def audit_portfolio(
     from fairdun.domain.errors import DomainError  # noqa: PLC0415
 
     first, last = _day(start, "--from"), _day(end, "--to")
-    engine = _audit_log_engine()
     try:
-        with SqlAlchemyUnitOfWork(engine) as uow:
+        with open_database(personal_data=False) as engine, SqlAlchemyUnitOfWork(engine) as uow:
             figures = portfolio_analytics(uow, first, last)
     except DomainError as exc:
         _fail(f"--to: {exc.problem}" if exc.field == "end" else str(exc))
-    finally:
-        engine.dispose()
     roll = figures.roll
     if as_json:
         document = {
@@ -341,14 +315,10 @@ def audit_export(
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
         _fail(f"--to: must not be before --from {first}, got {last}")
-    engine = _audit_log_engine()
     facts_dir = out / "facts"
-    try:
-        with SqlAlchemyUnitOfWork(engine) as uow:
-            rows = list(contact_log(uow, first, last))
-            tables = fact_tables(uow)
-    finally:
-        engine.dispose()
+    with open_database(personal_data=False) as engine, SqlAlchemyUnitOfWork(engine) as uow:
+        rows = list(contact_log(uow, first, last))
+        tables = fact_tables(uow)
     facts_dir.mkdir(parents=True, exist_ok=True)
     with (out / "contacts.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,8 +16,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from fairdun.adapters.channels.factory import KINDS, build_channel
-from fairdun.adapters.crypto import KeyringError
-from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, current_revision, head_revision, make_engine
+from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application.channels import Channel, ChannelError
 from fairdun.application.cycle import (
     EXPIRE_AFTER,
@@ -34,7 +32,7 @@ from fairdun.application.planning import Mode
 from fairdun.application.ports import ConflictError, PersistenceError
 from fairdun.application.simulation import load_book
 from fairdun.application.synthetic import MAX_BORROWERS, generate_portfolio
-from fairdun.cli.keys import keyring_for
+from fairdun.cli.database import fail, open_database
 from fairdun.config.packs import PackLoader
 from fairdun.config.settings import SettingsError, load_settings
 from fairdun.config.strategies import load_strategy
@@ -54,40 +52,13 @@ from fairdun.domain.errors import DomainError
 from fairdun.domain.ledger import LoanEvent, PauseGranted, PaymentReceived, PaymentReversed
 from fairdun.policy.errors import PolicyError
 
+E = TypeVar("E")
+
 cycle_app = typer.Typer(help="The daily collection cycle (see docs/cycle.md).", no_args_is_help=True)
 outbox_app = typer.Typer(help="The outbox: send what the gate allowed, when it is due.", no_args_is_help=True)
 book_app = typer.Typer(help="The loan book: load a fictional one to try fairdun on.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger: record payments, reversals and hardship pauses.", no_args_is_help=True)
 case_app = typer.Typer(help="Cases: record promises, payment plans and disputes.", no_args_is_help=True)
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"fairdun: error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-@contextmanager
-def _database() -> Iterator[Engine]:
-    """The engine for FAIRDUN_DATABASE_URL, refusing a database whose schema is not the newest, with the keyring
-    the settings describe (``fairdun.cli.keys.keyring_for``)."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        fail(str(exc))
-    url = settings.database_url
-    try:
-        revision = current_revision(url)
-    except Exception as exc:  # the edge: a driver error becomes one line, without the URL
-        fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    if revision != head_revision():
-        fail(f"database: schema {revision or 'empty'}, this version needs {head_revision()}: run `fairdun db upgrade`")
-    engine = make_engine(url, keyring=keyring_for(settings))
-    try:
-        yield engine
-    except KeyringError as exc:  # a key not configured, a field altered or moved: one line, as every error
-        fail(str(exc))
-    finally:
-        engine.dispose()
 
 
 def _date(text: str, option: str) -> date:
@@ -146,7 +117,7 @@ def cycle_run(  # noqa: PLR0917 - typer options
     except (KeyError, PolicyError, SettingsError, CycleError) as exc:
         fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
     sender = _channel(channel, channel_option or [], seed)
-    with _database() as engine:
+    with open_database() as engine:
         factory = _factory(engine)
         try:
             with factory() as uow:
@@ -167,7 +138,7 @@ def cycle_status(
 ) -> None:
     """The runs so far (date, strategy, mode, counts), or one date's planned contacts and why any were denied."""
     console = Console()
-    with _database() as engine, _factory(engine)() as uow:
+    with open_database() as engine, _factory(engine)() as uow:
         if on is None:
             table = Table(title="Cycle runs")
             for column in ("date", "strategy", "mode", "pack", "status", "planned", "allowed", "denied", "sent"):
@@ -201,7 +172,7 @@ def outbox_dispatch(
     gate allowed them for, and send the rest (run it every minute from a scheduler)."""
     sender = _channel(channel, channel_option or [], 7)
     now = datetime.now(UTC)
-    with _database() as engine:
+    with open_database() as engine:
         factory = _factory(engine)
         try:
             recovered = recover(factory, stale_before=now - STALE_CLAIM)
@@ -231,7 +202,7 @@ def book_generate(
     if not 1 <= borrowers <= MAX_BORROWERS:
         fail(f"--borrowers: from 1 to {MAX_BORROWERS:,}, got {borrowers}")
     day = _date(start, "--start")
-    with _database() as engine:
+    with open_database() as engine:
         factory = _factory(engine)
         with factory() as uow:
             if uow.loans.all():
@@ -252,13 +223,8 @@ def ledger_add() -> None:
     {"loan", "kind": "payment", "id", "on", "amount"}, {"loan", "kind": "reversal", "payment_id", "reason"?} or
     {"loan", "kind": "pause", "start", "end"}. A payment dated days back is a backdated event: the next cycle
     restates the loan and records what it changed."""
-    events: list[tuple[str, LoanEvent]] = []
-    for number, line in enumerate(sys.stdin.read().splitlines(), start=1):
-        if line.strip():
-            events.append(_loan_event(number, line))
-    if not events:
-        fail("stdin: no events")
-    with _database() as engine, _factory(engine)() as uow:
+    events = _read_lines(_loan_event)
+    with open_database() as engine, _factory(engine)() as uow:
         now = datetime.now(UTC)
         try:
             for k, (loan_id, event) in enumerate(events, start=1):
@@ -278,13 +244,8 @@ def case_add() -> None:
     {"loan", "kind": "dispute_opened", "on", "reason"?}, {"loan", "kind": "dispute_resolved", "on"} or
     {"loan", "kind": "recalled", "on"} (the case taken back from the agency it was placed with). A dispute holds
     the case: the cycle plans no collection contact until it is resolved."""
-    events: list[tuple[str, CaseEvent]] = []
-    for number, line in enumerate(sys.stdin.read().splitlines(), start=1):
-        if line.strip():
-            events.append(_case_event(number, line))
-    if not events:
-        fail("stdin: no events")
-    with _database() as engine, _factory(engine)() as uow:
+    events = _read_lines(_case_event)
+    with open_database() as engine, _factory(engine)() as uow:
         now = datetime.now(UTC)
         for k, (loan_id, _) in enumerate(events, start=1):
             if uow.loans.get(loan_id) is None:
@@ -295,6 +256,14 @@ def case_add() -> None:
             fail(str(exc))
         uow.commit()
     typer.echo(json.dumps({"recorded": len(events)}))
+
+
+def _read_lines(parse: Callable[[int, str], E]) -> list[E]:
+    """Every non-blank line of stdin parsed (a bad one ends the command with its line number); at least one."""
+    events = [parse(number, line) for number, line in enumerate(sys.stdin.read().splitlines(), start=1) if line.strip()]
+    if not events:
+        fail("stdin: no events")
+    return events
 
 
 def _case_event(number: int, line: str) -> tuple[str, CaseEvent]:

@@ -9,15 +9,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, current_revision, head_revision, make_engine
+from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application import templates as registry
 from fairdun.application.ports import PersistenceError
+from fairdun.cli.database import fail, open_database
 from fairdun.config.packs import load_screener
-from fairdun.config.settings import SettingsError, load_settings
 from fairdun.domain.contact import Channel, Role
 from fairdun.domain.templates import Template, TemplateError, TemplateStatus
 
@@ -30,29 +30,11 @@ FIELDS = ("id", "channel", "role", "pack", "language", "subject", "body", "autho
 T = TypeVar("T")
 
 
-def fail(message: str) -> NoReturn:
-    typer.echo(f"fairdun: error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 @contextmanager
 def _uow() -> Iterator[SqlAlchemyUnitOfWork]:
-    """A unit of work on FAIRDUN_DATABASE_URL, refusing a database whose schema is not the newest."""
-    try:
-        url = load_settings().database_url
-    except SettingsError as exc:
-        fail(str(exc))
-    try:
-        revision = current_revision(url)
-    except Exception as exc:  # the edge: a driver error becomes one line, without the URL
-        fail(f"database: cannot be read: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-    if revision != head_revision():
-        fail(f"database: schema {revision or 'empty'}, this version needs {head_revision()}: run `fairdun db upgrade`")
-    engine = make_engine(url)
-    try:
+    """A unit of work on FAIRDUN_DATABASE_URL (templates hold no personal data: no keyring)."""
+    with open_database(personal_data=False) as engine:
         yield SqlAlchemyUnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 def _run(step: Callable[[SqlAlchemyUnitOfWork], T]) -> T:
