@@ -30,7 +30,13 @@ typecheck: $(VENV)/.installed-dev
 contracts: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.installed-dev
+# The report's browser test drives Debian's headless Chromium (never a browser downloaded at run time).
+$(VENV)/.chromium: | $(BIN)/python
+	@command -v chromium >/dev/null 2>&1 || (echo "installing Debian's chromium for the browser test" && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	touch $@
+
+pytest: $(VENV)/.installed-dev $(VENV)/.chromium
 	$(BIN)/pytest
 
 test: lint typecheck contracts pytest
