@@ -17,7 +17,6 @@ from pathlib import Path
 import duckdb
 
 from fairdun.adapters.report.html import (
-    CSS,
     SERIES_COLOURS,
     _Chart,
     _esc,
@@ -26,6 +25,7 @@ from fairdun.adapters.report.html import (
     _Series,
     _stacked_bars,
     _table,
+    page,
 )
 from fairdun.application.audit import AuditJob, AuditSummary
 
@@ -215,7 +215,6 @@ def render(data: AuditReportData) -> str:
         ],
         folded=False,
     )
-    generated = data.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     sections = [
         "<h2>摘要 / Summary</h2>",
         summary,
@@ -231,30 +230,7 @@ def render(data: AuditReportData) -> str:
         _top_figure("debtors", "受影响最多的债务人 / Debtors most affected", "债务人 / Debtor", data.worst_debtors),
         _drill(data),
     ]
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="zh-CN">',
-            "<head>",
-            '<meta charset="utf-8">',
-            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(data.title)}</title>",
-            f"<style>{CSS}</style>",
-            "</head>",
-            "<body>",
-            "<header>",
-            f"<h1>{_esc(data.title)}</h1>",
-            f'<p class="meta">生成时间 / Generated at: <time datetime="{_esc(data.generated_at.isoformat())}">'
-            f"{_esc(generated)}</time></p>",
-            "</header>",
-            "<main>",
-            *sections,
-            "</main>",
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
+    return page(data.title, data.generated_at, [], sections)
 
 
 class HtmlAuditReporter:

@@ -17,14 +17,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
 
 from fairdun.application.report_data import ReportData, StrategyRun
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["page", "render_report", "write_report"]
 
 NO_DATA = "暂无数据 / No data"
 
@@ -542,7 +542,6 @@ def render_report(data: ReportData) -> str:
         ],
         folded=False,
     )
-    generated = data.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     audit_note = ""
     if any(r.audit_only for r in data.runs):
         audit_note = (
@@ -571,6 +570,13 @@ def render_report(data: ReportData) -> str:
         "<h2>治愈与承诺 / Cures and promises</h2>",
         f'<div class="grid">{_cures_figure(data)}{_promises_figure(data)}</div>',
     ]
+    return page(data.title, data.generated_at, [f'<ul class="runs">{runs_nav}</ul>', audit_note], sections)
+
+
+def page(title: str, generated_at: datetime, header: Sequence[str], sections: Sequence[str]) -> str:
+    """A whole self-contained document: the shared head and style, a header with the title, when it was generated
+    (in UTC) and ``header``'s extra lines, then ``sections``. The demo report and the audit report both use it."""
+    generated = generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -578,16 +584,15 @@ def render_report(data: ReportData) -> str:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{_esc(data.title)}</title>",
+            f"<title>{_esc(title)}</title>",
             f"<style>{CSS}</style>",
             "</head>",
             "<body>",
             "<header>",
-            f"<h1>{_esc(data.title)}</h1>",
-            f'<p class="meta">生成时间 / Generated at: <time datetime="{_esc(data.generated_at.isoformat())}">'
+            f"<h1>{_esc(title)}</h1>",
+            f'<p class="meta">生成时间 / Generated at: <time datetime="{_esc(generated_at.isoformat())}">'
             f"{_esc(generated)}</time></p>",
-            f'<ul class="runs">{runs_nav}</ul>',
-            audit_note,
+            *header,
             "</header>",
             "<main>",
             *sections,
