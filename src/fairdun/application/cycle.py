@@ -102,7 +102,6 @@ EXPIRE_AFTER = timedelta(minutes=15)
 """How late the outbox may still send a message: past its planned instant by more than this, it expires."""
 STALE_CLAIM = timedelta(minutes=10)
 """A claim older than this belongs to a worker that died; its message goes back to pending."""
-CONSENT_PURPOSE = "contact_relay"
 ONE_DAY = timedelta(days=1)
 _UNREACHABLE_CALLS = 6  # voice attempts in the look-back window without a conversation: the debtor is unreachable
 _UNREACHABLE_DAYS = 14

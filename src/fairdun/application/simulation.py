@@ -86,6 +86,13 @@ def _recorded_at(day: date) -> datetime:
 def load_portfolio(uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio, *, pack: str = "cn") -> None:
     """Stores the portfolio's products, loans, borrowers, contacts and consents, and the fictional lender's
     approved message templates for ``pack`` (:mod:`fairdun.application.demo_templates`), in one transaction."""
+    with uow_factory() as uow:
+        _store(uow, portfolio, pack)
+        uow.commit()
+
+
+def _store(uow: UnitOfWork, portfolio: Portfolio, pack: str) -> None:
+    """What :func:`load_portfolio` stores, uncommitted."""
     parties: list[Party] = []
     points: list[ContactPoint] = []
     consents: list[ConsentRecord] = []
@@ -100,31 +107,29 @@ def load_portfolio(uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio, 
         consents.append(
             ConsentRecord(c.id, consent.purpose, consent.granted_at, consent.withdrawn_at, c.consent_evidence)
         )
-    with uow_factory() as uow:
-        for product in portfolio.products:
-            uow.products.add(product)
-        uow.loans.add_many(
-            [Loan(x.id, x.product_code, x.borrower_id, x.amount, x.disbursed_on, x.schedule) for x in portfolio.loans]
-        )
-        uow.parties.add_many(parties, points, consents)
-        # Linted without the screener (the application cannot load lexicons); a test screens every one of them.
-        at = datetime.combine(portfolio.history_start, time(9), CHINA)
-        register_approved(uow, demo_templates(pack), approver=APPROVER, at=at)
-        uow.commit()
+    for product in portfolio.products:
+        uow.products.add(product)
+    uow.loans.add_many(
+        [Loan(x.id, x.product_code, x.borrower_id, x.amount, x.disbursed_on, x.schedule) for x in portfolio.loans]
+    )
+    uow.parties.add_many(parties, points, consents)
+    # Linted without the screener (the application cannot load lexicons); a test screens every one of them.
+    at = datetime.combine(portfolio.history_start, time(9), CHINA)
+    register_approved(uow, demo_templates(pack), approver=APPROVER, at=at)
 
 
 def load_book(
     uow_factory: Callable[[], UnitOfWork], portfolio: Portfolio, seed: int, *, pack: str = "cn"
 ) -> tuple[dict[str, LoanPayer], int]:
-    """Stores the portfolio (:func:`load_portfolio`) and every payment its borrowers made before its start date,
-    recorded the evening they were made; the borrowers, ready to go on paying from the start date, and how many
-    payments were recorded."""
-    load_portfolio(uow_factory, portfolio, pack=pack)
+    """Stores the portfolio (as :func:`load_portfolio` does) and every payment its borrowers made before its start
+    date, recorded the evening they were made, in one transaction (a failure stores nothing); the borrowers, ready
+    to go on paying from the start date, and how many payments were recorded."""
     products = {p.code: p for p in portfolio.products}
     history_start = portfolio.history_start  # a property that scans every loan: once, not once a loan
     payers = {loan.id: LoanPayer(loan, products[loan.product_code], history_start, seed) for loan in portfolio.loans}
     count = 0
     with uow_factory() as uow:
+        _store(uow, portfolio, pack)
         day = history_start
         while day < portfolio.start_date:
             paid: list[tuple[str, LoanEvent]] = []
@@ -149,7 +154,6 @@ class Tally:
     by_rule: Counter[str] = field(default_factory=Counter)
     cures: dict[date, int] = field(default_factory=dict)
     totals: Counter[str] = field(default_factory=Counter)
-    reached: Counter[str] = field(default_factory=Counter)
 
 
 class World:
@@ -210,9 +214,6 @@ class World:
             if dpd > 0:
                 counts[table.bucket_for(dpd).name] += 1
         t.bucket_counts[on] = dict(counts)
-        for sent in report.sent:
-            if sent.result.outcome in (Outcome.CONVERSATION, Outcome.DELIVERED):
-                t.reached["debtor" if sent.contact.attempt.recipient.role is Role.DEBTOR else "others"] += 1
 
     def _respond(self, on: date, report: DayReport) -> None:
         """The debtors' answers to the day's conversations: promises to pay and hardship pauses."""
@@ -327,7 +328,6 @@ def merge(tallies: Sequence[Tally]) -> Tally:
             out.cures[day] = out.cures.get(day, 0) + n
         out.by_rule.update(t.by_rule)
         out.totals.update(t.totals)
-        out.reached.update(t.reached)
     return out
 
 
