@@ -438,3 +438,14 @@ class TemplateTransitionRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(ID_LENGTH))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- the tables of migrations 0007-0011, one module each (imported here so Base.metadata holds every table) ----
+
+from fairdun.adapters.sqlalchemy import (  # noqa: E402, F401
+    models_access,
+    models_complaints,
+    models_consent,
+    models_identity,
+    models_retention,
+)
