@@ -440,10 +440,11 @@ class TemplateTransitionRow(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-# --- the tables of migrations 0007-0011, one module each (imported here so Base.metadata holds every table) ----
+# --- the tables of migrations 0007-0012, one module each (imported here so Base.metadata holds every table) ----
 
 from fairdun.adapters.sqlalchemy import (  # noqa: E402, F401
     models_access,
+    models_access_log,
     models_complaints,
     models_consent,
     models_identity,

@@ -1,4 +1,4 @@
-"""Tables of migration 0011: see that migration's docstring."""
+"""Tables of migration 0012: see that migration's docstring."""
 
 from __future__ import annotations
 

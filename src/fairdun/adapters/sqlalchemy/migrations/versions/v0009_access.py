@@ -1,4 +1,4 @@
-"""Access control: users and roles, training, agencies with evaluations and contracts, the access log.
+"""Access control: users and roles, training, agencies with evaluations and contracts, placement notices.
 
 Revision ID: 0009
 Revises: 0008

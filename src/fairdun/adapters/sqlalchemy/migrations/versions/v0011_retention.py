@@ -1,4 +1,4 @@
-"""Complaints: intake, status, and what they changed.
+"""Data-subject rights: retention holds, erasures and purges.
 
 Revision ID: 0011
 Revises: 0010
