@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from fairdun.application.channels import DeliveryResult, OutboundMessage
 from fairdun.domain.cases import CaseEvent
@@ -457,6 +457,17 @@ class TemplateRepository(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """The tamper-evident audit log (adapters/sqlalchemy/audit_log.py): an entry appended here is kept with the
+    unit of work's other changes or not at all. ``detail`` is JSON-able and never holds personal values."""
+
+    def append(
+        self, actor: str, action: str, subject: str, detail: Mapping[str, Any] | None = None, *, at: datetime
+    ) -> object:
+        """Chains an entry after the head, in this transaction."""
+        ...
+
+
 # --- the unit of work ---------------------------------------------------------------------------------------
 
 
@@ -491,6 +502,9 @@ class UnitOfWork(Protocol):
 
     @property
     def templates(self) -> TemplateRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
 
