@@ -169,6 +169,8 @@ class ContactEventRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
+    audit_seq: Mapped[int | None] = mapped_column(index=True)
+    """The audit-log entry that vouches for this row (migration 0013; None for rows written before it)."""
 
 
 OUTBOX_STATUSES = ("pending", "claimed", "sent", "failed")
@@ -334,6 +336,8 @@ class PlannedContactRow(Base):
     mode: Mapped[str] = mapped_column(String(16))
     replan_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     replanned_from: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    audit_seq: Mapped[int | None] = mapped_column(index=True)
+    """The audit-log entry that vouches for this decision (migration 0013)."""
 
 
 class RestatementRow(Base):
