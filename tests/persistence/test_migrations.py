@@ -29,6 +29,7 @@ TABLES = {
     "products", "loans", "installments", "loan_events", "contact_events", "outbox",
     "parties", "contact_points", "consents", "case_events", "cycle_runs", "planned_contacts", "restatements",
     "data_keys", "audit_log", "templates", "template_transitions",
+    "access_log",
 }  # fmt: skip
 
 
