@@ -46,6 +46,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from fairdun.application.audit_trail import (
+    CONFIG_CHANGED,
+    CYCLE_STARTED,
+    SYSTEM_CYCLE,
+    Configuration,
+    vouch_configuration,
+    vouch_contacts,
+    vouch_decisions,
+)
 from fairdun.application.channels import Channel, DeliveryResult, OutboundMessage, contact_event
 from fairdun.application.outbox import dispatch, expire, recover
 from fairdun.application.planning import CaseDay, DayPlan, DayPlanner, Mode, PlannedContact, Reachable
@@ -395,9 +404,14 @@ def run_day(
         existing = uow.cycle.get(on)
         if existing is not None and existing.status is RunStatus.DONE:
             return DayReport(on, True, existing.summary)
+        started = clock()
         uow.cycle.start(
-            CycleRun(on, config.strategy.label, config.mode.value, config.pack.label, RunStatus.RUNNING, clock())
+            CycleRun(on, config.strategy.label, config.mode.value, config.pack.label, RunStatus.RUNNING, started)
         )
+        if existing is None:  # a re-run of a crashed day was recorded when it started
+            configuration = Configuration.of(config.strategy, config.pack, config.mode.value)
+            previous = uow.audit.last_detail((CYCLE_STARTED, CONFIG_CHANGED))
+            vouch_configuration(uow, configuration, on=on, previous=previous, at=started)
         uow.commit()
     day_start = datetime.combine(on, time(), UTC)
     with uow_factory() as uow:
@@ -410,7 +424,8 @@ def run_day(
     keys = {id(c): contact_key(c) for c in (*plan.allowed, *plan.denied)}
     records = [_record(c, keys[id(c)], on, config.mode) for c in (*plan.allowed, *plan.denied)]
     with uow_factory() as uow:
-        uow.cycle.record_planned(records)
+        decided = clock()
+        uow.cycle.record_planned(records, vouch=lambda new: vouch_decisions(uow, new, on=on, at=decided))
         for r in restatements:
             uow.cycle.record_restatement(r)
         uow.commit()
@@ -814,7 +829,8 @@ def _send(
         with uow_factory() as uow:
             # The day's history goes in as one statement: all of it is stored, or none (a re-run then adds it).
             if records and uow.contacts.get(records[0].id) is None:
-                uow.contacts.add_many(records)
+                seq = vouch_contacts(uow, records, actor=SYSTEM_CYCLE, at=clock())
+                uow.contacts.add_many(records, audit_seq=seq)
                 uow.commit()
         return sent, ()
     created = clock()

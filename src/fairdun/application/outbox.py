@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from fairdun.application.audit_trail import vouch_contacts
 from fairdun.application.channels import Channel, DeliveryResult, contact_event
 from fairdun.application.ports import ConflictError, ContactRecord, OutboxEntry, OutboxStatus, UnitOfWork
 from fairdun.domain.contact import Outcome
@@ -150,6 +151,7 @@ def _record_all(
     entries is no longer this worker's (the caller then records them one by one)."""
     endings = []
     history = []
+    statuses: dict[str, int] = {}
     for entry, result in sent:
         ended, status, retry_at = _ending(entry, result, now=now, policy=policy)
         endings.append((entry.key, result, status, retry_at, now))
@@ -158,10 +160,12 @@ def _record_all(
                 ContactRecord(history_id(entry.key, entry.attempts), contact_event(entry.message, result, now))
             )
         {"sent": tally.sent, "failed": tally.failed, "retrying": tally.retrying}[ended].append(entry.key)
+        statuses[ended] = statuses.get(ended, 0) + 1
     with uow_factory() as uow:
         try:
             uow.outbox.finish_many(worker, endings)
-            uow.contacts.add_many(history)
+            seq = vouch_contacts(uow, history, actor=f"system:{worker}", at=now, statuses=statuses)
+            uow.contacts.add_many(history, audit_seq=seq)
         except ConflictError:
             for lst in (tally.sent, tally.failed, tally.retrying):
                 for key in [k for k, _, _, _, _ in endings if k in lst]:
@@ -256,8 +260,13 @@ def _finish(uow: UnitOfWork, entry: OutboxEntry, *, result: DeliveryResult, now:
     else:
         uow.outbox.mark_sent(entry.key, result, at=now)
         ended = "sent"
-    if result.attempts > 0 or not result.retryable:
-        uow.contacts.add(
-            ContactRecord(history_id(entry.key, entry.attempts), contact_event(entry.message, result, now))
-        )
+    history = (
+        [ContactRecord(history_id(entry.key, entry.attempts), contact_event(entry.message, result, now))]
+        if result.attempts > 0 or not result.retryable
+        else []
+    )
+    worker = entry.claimed_by or "dispatch"
+    seq = vouch_contacts(uow, history, actor=f"system:{worker}", at=now, statuses={ended: 1})
+    for record in history:
+        uow.contacts.add(record, audit_seq=seq)
     return ended

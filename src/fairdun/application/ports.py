@@ -15,7 +15,7 @@ in UTC; every amount is a ``Decimal`` in cents.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -290,11 +290,16 @@ class LoanEventRepository(Protocol):
 class ContactHistoryRepository(Protocol):
     """Past contacts and attempts: the history the gate reads."""
 
-    def add(self, record: ContactRecord) -> None:
-        """Stores ``record``; :class:`ConflictError` if the id is taken."""
+    def add(self, record: ContactRecord, *, audit_seq: int | None = None) -> None:
+        """Stores ``record``, vouched for by the audit entry ``audit_seq``; :class:`ConflictError` if the id is
+        taken."""
 
-    def add_many(self, records: Sequence[ContactRecord]) -> None:
+    def add_many(self, records: Sequence[ContactRecord], *, audit_seq: int | None = None) -> None:
         """Stores many records in one statement; :class:`ConflictError` if an id is taken."""
+
+    def vouched(self) -> Iterator[tuple[int, list[ContactRecord]]]:
+        """Every record an audit entry vouches for, grouped by that entry's ``seq``, in ``seq`` order."""
+        ...
 
     def get(self, record_id: str) -> ContactRecord | None: ...
 
@@ -395,6 +400,10 @@ class PartyRepository(Protocol):
     def consents(self) -> tuple[ConsentRecord, ...]:
         """Every consent record, oldest grant first."""
 
+    def points_of(self, party: str) -> tuple[ContactPoint, ...]:
+        """The contact points of one party, by position (a read of personal data: see ``personal_data``)."""
+        ...
+
 
 class CaseEventRepository(Protocol):
     """The events of each loan's collection cases that are not derived from the ledger: assignments,
@@ -424,8 +433,16 @@ class CycleRepository(Protocol):
     def runs(self) -> tuple[CycleRun, ...]:
         """Every run, oldest date first."""
 
-    def record_planned(self, records: Sequence[PlannedRecord]) -> int:
-        """Stores the records whose keys are not stored yet (a re-run changes nothing); how many were new."""
+    def record_planned(
+        self, records: Sequence[PlannedRecord], *, vouch: Callable[[Sequence[PlannedRecord]], int] | None = None
+    ) -> int:
+        """Stores the records whose keys are not stored yet (a re-run changes nothing); how many were new. With
+        ``vouch``, it is called with the new records (not with none) and the audit entry it returns is stored
+        with each of them."""
+
+    def vouched_planned(self) -> Iterator[tuple[int, list[PlannedRecord]]]:
+        """Every planned contact an audit entry vouches for, grouped by that entry's ``seq``, in ``seq`` order."""
+        ...
 
     def planned(self, run_on: date) -> tuple[PlannedRecord, ...]:
         """The records of one day, in planned time order."""
@@ -457,14 +474,82 @@ class TemplateRepository(Protocol):
         ...
 
 
+class AuditReceipt(Protocol):
+    """An appended entry's place in the chain."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def hash(self) -> str: ...
+
+
 class AuditLog(Protocol):
     """The tamper-evident audit log (adapters/sqlalchemy/audit_log.py): an entry appended here is kept with the
     unit of work's other changes or not at all. ``detail`` is JSON-able and never holds personal values."""
 
     def append(
         self, actor: str, action: str, subject: str, detail: Mapping[str, Any] | None = None, *, at: datetime
-    ) -> object:
+    ) -> AuditReceipt:
         """Chains an entry after the head, in this transaction."""
+        ...
+
+    def last_detail(self, actions: Collection[str]) -> Mapping[str, Any] | None:
+        """The detail of the newest entry whose action is one of ``actions``; None when there is none."""
+        ...
+
+    def entries(self, actions: Collection[str]) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+        """``(seq, action, detail)`` of every entry whose action is one of ``actions``, in ``seq`` order."""
+        ...
+
+
+class AccessAction(StrEnum):
+    """What an access-log row records (``fairdun.application.personal_data``)."""
+
+    VIEW = "view"
+    """A person saw a data subject's fields, masked."""
+    UNMASK = "unmask"
+    """A person saw fields in clear, for the stated reason."""
+    EXPORT = "export"
+    """Fields left the system in a file or a report."""
+    SYSTEM_READ = "system_read"
+    """A process opened a sealed field to use it (an address to send a message to)."""
+    DENIED = "denied"
+    """A request that was refused: nothing was shown."""
+    INCIDENT = "incident"
+    """A query over the access log itself (whose data an account read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One row of the access log: ``actor`` did ``action`` on ``party``'s ``fields`` (``phone``, ``email``,
+    ``name``, ...) at ``at`` for ``purpose``, about ``loan`` if one; ``borrower`` is the file the party belongs
+    to. Never a value: the log says what was read, not what it said."""
+
+    at: datetime
+    actor: str
+    action: AccessAction
+    party: str | None
+    fields: tuple[str, ...]
+    purpose: str
+    borrower: str | None = None
+    loan: str | None = None
+    detail: str | None = None
+
+
+class AccessLogRepository(Protocol):
+    """The access log: every read of personal data, only appended."""
+
+    def record_many(self, records: Sequence[AccessRecord]) -> None:
+        """Appends ``records`` in one statement, in this transaction."""
+        ...
+
+    def by_actor(self, actor: str, *, since: datetime, until: datetime) -> tuple[AccessRecord, ...]:
+        """What ``actor`` did from ``since`` to ``until`` (both included), oldest first."""
+        ...
+
+    def for_party(self, party: str) -> tuple[AccessRecord, ...]:
+        """Every row about ``party``, oldest first."""
         ...
 
 
@@ -505,6 +590,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def access_log(self) -> AccessLogRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -34,6 +34,9 @@ from fairdun.policy.errors import PolicyError
 if TYPE_CHECKING:
     pass
 
+PURGE_ACTIONS = ("retention.purged",)
+"""Audit actions after which an entry's rows may be gone entirely (a retention purge), not tampered with."""
+
 audit_app = typer.Typer(help="The compliance audit: a contact log checked against a rule pack.", no_args_is_help=True)
 
 
@@ -186,18 +189,41 @@ def audit_verify(
         str | None,
         typer.Option("--anchor", help="A head hash from `fairdun audit anchor`: prove nothing up to it changed."),
     ] = None,
+    records: Annotated[
+        bool,
+        typer.Option(
+            "--records", help="Also recompute each decision and attempt batch's digest from the rows it vouches for."
+        ),
+    ] = False,
 ) -> None:
-    """Recompute the audit log's hash chain: exit 0 if it holds (JSON counts), 1 naming the first broken entry."""
+    """Recompute the audit log's hash chain: exit 0 if it holds (JSON counts), 1 naming the first broken entry.
+    With --records, also check that the planned contacts and the contact history still match their entries."""
+    from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
     from fairdun.adapters.sqlalchemy.audit_log import verify_log  # noqa: PLC0415
+    from fairdun.application.audit_trail import verify_records  # noqa: PLC0415
 
     if anchor is not None and not re.fullmatch(r"[0-9a-f]{64}", anchor):
         _fail("--anchor: 64 lower-case hex digits (the hash `fairdun audit anchor` printed)")
     with open_database(personal_data=False) as engine:
         found = verify_log(engine, anchor)
-    payload = {"entries": found.entries, "head": {"seq": found.head_seq, "hash": found.head_hash}, "ok": found.ok}
+        check = None
+        if records:
+            with SqlAlchemyUnitOfWork(engine) as uow:
+                check = verify_records(uow, purge_actions=PURGE_ACTIONS)
+    payload: dict[str, object] = {
+        "entries": found.entries,
+        "head": {"seq": found.head_seq, "hash": found.head_hash},
+        "ok": found.ok and (check is None or check.ok),
+    }
+    if check is not None:
+        payload["records"] = {"entries": check.entries, "rows": check.rows, "purged": check.purged, "ok": check.ok}
     typer.echo(json.dumps(payload, sort_keys=True))
     if found.problem is not None:
         typer.echo(f"fairdun: audit log broken: {found.problem}", err=True)
+        raise typer.Exit(1)
+    if check is not None and check.problems:
+        more = f" (and {len(check.problems) - 1} more)" if len(check.problems) > 1 else ""
+        typer.echo(f"fairdun: records do not match the audit log: {check.problems[0]}{more}", err=True)
         raise typer.Exit(1)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,6 +91,26 @@ class SqlAlchemyAuditLog:
         )
         self._session.flush()
         return AuditEntry(entry.seq, at, actor, action, subject, data, prev, digest)
+
+    def last_detail(self, actions: Collection[str]) -> Mapping[str, Any] | None:
+        query = (
+            select(AuditLogRow.detail)
+            .where(AuditLogRow.action.in_(list(actions)))
+            .order_by(AuditLogRow.seq.desc())
+            .limit(1)
+        )
+        found = self._session.scalars(query).first()
+        return None if found is None else dict(json.loads(found))
+
+    def entries(self, actions: Collection[str]) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+        query = (
+            select(AuditLogRow.seq, AuditLogRow.action, AuditLogRow.detail)
+            .where(AuditLogRow.action.in_(list(actions)))
+            .order_by(AuditLogRow.seq)
+            .execution_options(yield_per=5000)
+        )
+        for seq, action, detail in self._session.execute(query):
+            yield int(seq), str(action), dict(json.loads(detail))
 
     def head(self) -> tuple[int, str]:
         """The last entry's ``seq`` and hash; ``(0, GENESIS)`` for an empty log."""

@@ -4,7 +4,7 @@ restatements. Bulk writes are single multi-row statements, since a day's cycle w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -174,6 +174,15 @@ class SqlAlchemyPartyRepository:
         )
         return self._points(self._session.scalars(query))
 
+    def points_of(self, party: str) -> tuple[ContactPoint, ...]:
+        """The contact points of one party, addresses opened, by position: only that party's rows are read."""
+        query = (
+            select(ContactPointRow)
+            .where(ContactPointRow.party == party)
+            .order_by(ContactPointRow.position, ContactPointRow.ref)
+        )
+        return self._points(self._session.scalars(query))
+
     def _points(self, rows: Iterable[ContactPointRow]) -> tuple[ContactPoint, ...]:
         rows = list(rows)
         addresses = self._keys.open_many(
@@ -335,7 +344,9 @@ class SqlAlchemyCycleRepository:
     def runs(self) -> tuple[CycleRun, ...]:
         return tuple(_run(row) for row in self._session.scalars(select(CycleRunRow).order_by(CycleRunRow.run_on)))
 
-    def record_planned(self, records: Sequence[PlannedRecord]) -> int:
+    def record_planned(
+        self, records: Sequence[PlannedRecord], *, vouch: Callable[[Sequence[PlannedRecord]], int] | None = None
+    ) -> int:
         if not records:
             return 0
         keys = [r.key for r in records]
@@ -346,9 +357,30 @@ class SqlAlchemyCycleRepository:
             chunk = keys[first : first + 500]
             query = select(PlannedContactRow.key).where(PlannedContactRow.key.in_(chunk))
             stored.update(self._session.scalars(query))
-        new = [_planned_values(r) for r in records if r.key not in stored]
+        fresh = [r for r in records if r.key not in stored]
+        seq = vouch(fresh) if vouch is not None and fresh else None
+        new = [_planned_values(r) | {"audit_seq": seq} for r in fresh]
         _execute_many(self._session, PlannedContactRow.__table__, new, "planned contact", new[0]["key"] if new else "")
         return len(new)
+
+    def vouched_planned(self) -> Iterator[tuple[int, list[PlannedRecord]]]:
+        query = (
+            select(PlannedContactRow)
+            .where(PlannedContactRow.audit_seq.is_not(None))
+            .order_by(PlannedContactRow.audit_seq, PlannedContactRow.key)
+            .execution_options(yield_per=5000)
+        )
+        seq: int | None = None
+        group: list[PlannedRecord] = []
+        for row in self._session.scalars(query):
+            if row.audit_seq != seq and group:
+                assert seq is not None
+                yield seq, group
+                group = []
+            seq = row.audit_seq
+            group.append(_planned(row))
+        if group and seq is not None:
+            yield seq, group
 
     def planned(self, run_on: date) -> tuple[PlannedRecord, ...]:
         query = (

@@ -3,7 +3,7 @@ reference is reported where it happens) but never commit: the unit of work owns 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -345,7 +345,7 @@ class SqlAlchemyContactHistoryRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, record: ContactRecord) -> None:
+    def add(self, record: ContactRecord, *, audit_seq: int | None = None) -> None:
         event = record.event
         self._session.add(
             ContactEventRow(
@@ -357,11 +357,31 @@ class SqlAlchemyContactHistoryRepository:
                 channel=event.channel.value,
                 direction=event.direction.value,
                 outcome=event.outcome.value,
+                audit_seq=audit_seq,
             )
         )
         _flush(self._session, "contact", record.id)
 
-    def add_many(self, records: Sequence[ContactRecord]) -> None:
+    def vouched(self) -> Iterator[tuple[int, list[ContactRecord]]]:
+        query = (
+            select(ContactEventRow)
+            .where(ContactEventRow.audit_seq.is_not(None))
+            .order_by(ContactEventRow.audit_seq, ContactEventRow.id)
+            .execution_options(yield_per=5000)
+        )
+        seq: int | None = None
+        group: list[ContactRecord] = []
+        for row in self._session.scalars(query):
+            if row.audit_seq != seq and group:
+                assert seq is not None
+                yield seq, group
+                group = []
+            seq = row.audit_seq
+            group.append(_contact(row))
+        if group and seq is not None:
+            yield seq, group
+
+    def add_many(self, records: Sequence[ContactRecord], *, audit_seq: int | None = None) -> None:
         if not records:
             return
         values = [
@@ -374,6 +394,7 @@ class SqlAlchemyContactHistoryRepository:
                 "channel": r.event.channel.value,
                 "direction": r.event.direction.value,
                 "outcome": r.event.outcome.value,
+                "audit_seq": audit_seq,
             }
             for r in records
         ]
