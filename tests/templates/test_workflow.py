@@ -114,3 +114,39 @@ def test_an_unknown_template_and_a_missing_subject_on_email_are_refused() -> Non
     assert unknown.value.rule == "TPL-NOT-FOUND"
     assert subject.value.rule == "TPL-FIELD"
     assert "subject" in str(subject.value)
+
+
+def test_every_step_of_a_template_is_in_the_audit_log_with_a_digest_of_its_words() -> None:
+    fake = FakeTemplateUnitOfWork()
+    u = cast(UnitOfWork, fake)
+    with u:
+        through_review(u)
+        registry.approve(u, "M1-SMS-REMINDER", by="officer-li", at=T0)
+        through_review(u, LAWFUL + "如已还款请忽略。", at=T0 + timedelta(days=1))
+        registry.approve(u, "M1-SMS-REMINDER", by="officer-zhao", at=T0 + timedelta(days=1))
+        registry.retire(u, "M1-SMS-REMINDER", by="officer-li", at=T0 + timedelta(days=2))
+        u.commit()
+    steps = [(e.action, e.subject, e.actor) for e in fake._logged]
+    assert steps == [
+        ("template.drafted", "M1-SMS-REMINDER@v1", "writer-wang"),
+        ("template.submitted", "M1-SMS-REMINDER@v1", "writer-wang"),
+        ("template.approved", "M1-SMS-REMINDER@v1", "officer-li"),
+        ("template.drafted", "M1-SMS-REMINDER@v2", "writer-wang"),
+        ("template.submitted", "M1-SMS-REMINDER@v2", "writer-wang"),
+        ("template.retired", "M1-SMS-REMINDER@v1", "officer-zhao"),
+        ("template.approved", "M1-SMS-REMINDER@v2", "officer-zhao"),
+        ("template.retired", "M1-SMS-REMINDER@v2", "officer-li"),
+    ]
+    digests = {e.subject: e.detail["text_sha256"] for e in fake._logged}
+    assert digests["M1-SMS-REMINDER@v1"] != digests["M1-SMS-REMINDER@v2"]
+
+
+def test_a_refused_step_leaves_nothing_in_the_audit_log() -> None:
+    fake = FakeTemplateUnitOfWork()
+    u = cast(UnitOfWork, fake)
+    with u:
+        through_review(u)
+        u.commit()
+    with u, pytest.raises(TemplateError):
+        registry.approve(u, "M1-SMS-REMINDER", by="writer-wang", at=T0)
+    assert [e.action for e in fake._logged] == ["template.drafted", "template.submitted"]

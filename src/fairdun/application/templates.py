@@ -17,6 +17,7 @@ version retires the version of the same id approved before it, in the same trans
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -167,7 +168,24 @@ def add(uow: UnitOfWork, spec: TemplateSpec, *, at: datetime) -> Template:
         at=at,
     )
     uow.templates.add(template)
+    _audit(uow, template, "drafted", by=spec.author, at=at)
     return template
+
+
+def _audit(uow: UnitOfWork, template: Template, what: str, *, by: str, at: datetime) -> None:
+    """A template's every step is configuration: it decides what the cycle may say. The entry names the version
+    and a digest of its text, so the log proves which words were approved, by whom and when."""
+    text = f"{template.subject or ''}\n{template.body}".encode()
+    detail = {
+        "id": template.id,
+        "version": template.version,
+        "channel": template.channel.value,
+        "role": template.role.value,
+        "pack": template.pack,
+        "language": template.language,
+        "text_sha256": hashlib.sha256(text).hexdigest(),
+    }
+    uow.audit.append(by, f"template.{what}", template.ref, detail, at=at)
 
 
 def _latest(uow: UnitOfWork, template_id: str, statuses: Iterable[TemplateStatus], doing: str) -> Template:
@@ -203,6 +221,7 @@ def submit(
         )
     moved = move(template, TemplateStatus.IN_REVIEW, by=by, at=at)
     uow.templates.update(moved)
+    _audit(uow, moved, "submitted", by=by, at=at)
     return moved
 
 
@@ -213,7 +232,9 @@ def approve(uow: UnitOfWork, template_id: str, *, by: str, at: datetime) -> Temp
     for earlier in uow.templates.versions(template_id):
         if earlier.status is TemplateStatus.APPROVED:
             uow.templates.update(move(earlier, TemplateStatus.RETIRED, by=by, at=at))
+            _audit(uow, earlier, "retired", by=by, at=at)
     uow.templates.update(approved)
+    _audit(uow, approved, "approved", by=by, at=at)
     return approved
 
 
@@ -226,6 +247,7 @@ def retire(uow: UnitOfWork, template_id: str, *, by: str, at: datetime) -> Templ
     template = approved or _latest(uow, template_id, open_, "retire")
     retired = move(template, TemplateStatus.RETIRED, by=by, at=at)
     uow.templates.update(retired)
+    _audit(uow, retired, "retired", by=by, at=at)
     return retired
 
 
