@@ -56,7 +56,10 @@ from fairdun.application.audit_trail import (
     vouch_decisions,
 )
 from fairdun.application.channels import Channel, DeliveryResult, OutboundMessage, contact_event
+from fairdun.application.complaints import hold_cases
+from fairdun.application.consent import LedgerFacts, withhold_revoked
 from fairdun.application.outbox import dispatch, expire, recover
+from fairdun.application.personal_data import open_addresses
 from fairdun.application.planning import CaseDay, DayPlan, DayPlanner, Mode, PlannedContact, Reachable
 from fairdun.application.ports import (
     ContactPoint,
@@ -238,12 +241,15 @@ class Book:
     parties: dict[str, Party]
     reach: dict[str, tuple[Reachable, ...]]
     addresses: dict[str, str]
+    """The addresses of the day's messages only, opened when they are queued (and each read logged)."""
     consents: dict[str, list[Consent]]
     case_events: dict[str, list[CaseEvent]]
     history: dict[str, list[ContactEvent]]
     table: BucketTable
     open_cases: set[str] = field(default_factory=set)
     templates: dict[tuple[str, ContactChannel, Role, str], Template] = field(default_factory=dict)
+    ledger: LedgerFacts = field(default_factory=LedgerFacts)
+    """The consent ledger as the gate's facts: consents, refusals, opt-outs (re-read before each dispatch)."""
     """The approved template versions by (id, channel, recipient role, pack): in ENFORCE mode, a contact whose
     step has none is not sent."""
     fresh: bool = True
@@ -278,19 +284,17 @@ class Book:
             last_seq = max(last_seq, recorded.seq)
         parties = {p.id: p for p in uow.parties.all()}
         points: dict[str, list[ContactPoint]] = {}
-        addresses: dict[str, str] = {}
-        for point in uow.parties.contact_points():
+        for point in uow.parties.contact_points(opened=False):  # addresses stay sealed until a message needs one
             points.setdefault(point.party, []).append(point)
-            addresses[point.ref] = point.address
         reach: dict[str, list[Reachable]] = {}
         for party in sorted(parties.values(), key=lambda p: (p.borrower, p.role is not Role.DEBTOR, p.id)):
             for point in points.get(party.id, ()):
                 reachable = Reachable(party.id, party.role, point.ref, party.tz, point.channels)
                 reach.setdefault(party.borrower, []).append(reachable)
-        consents: dict[str, list[Consent]] = {}
-        for c in uow.parties.consents():
-            consents.setdefault(c.party, []).append(Consent(c.party, c.purpose, c.granted_at, c.withdrawn_at))
+        ledger = LedgerFacts.load(uow)  # consents, refusals and opt-outs (fairdun.application.consent)
+        consents: dict[str, list[Consent]] = ledger.consents
         case_events = {loan_id: list(evs) for loan_id, evs in uow.case_events.all().items()}
+        hold_cases(uow, loans, case_events, on)  # an open harassment/disclosure/... complaint holds the case
         templates = approved_index(uow.templates.all(TemplateStatus.APPROVED))
         since = datetime.combine(on, time(), UTC) - lookback
         own = f"{KEY_PREFIX}{on:%Y%m%d}:"
@@ -307,12 +311,13 @@ class Book:
             last_seq=last_seq,
             parties=parties,
             reach={b: tuple(r) for b, r in reach.items()},
-            addresses=addresses,
+            addresses={},
             consents=consents,
             case_events=case_events,
             history=history,
             table=table,
             templates=templates,
+            ledger=ledger,
             _taken=taken,
         )
 
@@ -656,7 +661,7 @@ def _tier(book: Book, loan_id: str) -> str:
 
 
 def _facts(book: Book, borrower: str, on: date, reach: Sequence[Reachable]) -> Facts:
-    consents = tuple(c for r in reach for c in book.consents.get(r.party, ()))
+    consents, refused, opt_outs = book.ledger.facts(r.party for r in reach)
     since = (datetime.combine(on, time(), UTC) - timedelta(days=_UNREACHABLE_DAYS)).timestamp()
     calls = [
         e
@@ -664,7 +669,13 @@ def _facts(book: Book, borrower: str, on: date, reach: Sequence[Reachable]) -> F
         if e.ts >= since and e.channel in VOICE_CHANNELS and e.direction is Direction.OUTBOUND
     ]
     unreachable = len(calls) >= _UNREACHABLE_CALLS and not any(e.outcome is Outcome.CONVERSATION for e in calls)
-    return replace(Facts.known_clean(), consents=tuple(dict.fromkeys(consents)), debtor_unreachable=unreachable)
+    return replace(
+        Facts.known_clean(),
+        consents=tuple(dict.fromkeys(consents)),
+        refused_parties=refused,
+        opt_outs=opt_outs,
+        debtor_unreachable=unreachable,
+    )
 
 
 def _plan(
@@ -835,6 +846,10 @@ def _send(
         return sent, ()
     created = clock()
     with uow_factory() as uow:
+        uses = [
+            (c.attempt.recipient.address, c.attempt.recipient.party, c.debt, f"queue {keys[id(c)]}") for c in to_send
+        ]
+        book.addresses = open_addresses(uow, uses, actor=SYSTEM_CYCLE, at=created)  # opened and logged, no others
         messages = [
             (_message(book, c, keys[id(c)], created, refs[id(c)]), c.arm, c.decision.pack, created) for c in to_send
         ]
@@ -847,11 +862,13 @@ def _send(
         recover(uow_factory, stale_before=datetime.combine(plan.on, time(), UTC) + timedelta(days=2))
         # Each instant is dispatched at that instant: nothing of today's can be late, so nothing expires.
         for at in sorted({c.attempt.at for c in to_send}):
+            withhold_revoked(uow_factory, book.ledger, config.pack, book.parties, now=at, limit=len(to_send) + 1)
             dispatch(uow_factory, recording, worker=config.worker, now=at, limit=len(to_send) + 1, batch=config.batch)
     else:
         now = clock()
         recover(uow_factory, stale_before=now - STALE_CLAIM)
         expired = expire(uow_factory, now=now, grace=EXPIRE_AFTER)
+        withhold_revoked(uow_factory, book.ledger, config.pack, book.parties, now=now, limit=len(to_send) + 1)
         dispatch(uow_factory, recording, worker=config.worker, now=now, limit=len(to_send) + 1, batch=config.batch)
     out = []
     for key, result in recording.results.items():

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 
 from fairdun.application.audit_trail import vouch_contacts
 from fairdun.application.channels import Channel, DeliveryResult, contact_event
+from fairdun.application.personal_data import log_dispatch
 from fairdun.application.ports import ConflictError, ContactRecord, OutboxEntry, OutboxStatus, UnitOfWork
 from fairdun.domain.contact import Outcome
 
@@ -122,11 +123,13 @@ def dispatch(
         if batch == 1:
             with uow_factory() as uow:
                 one = uow.outbox.claim(chunk[0].key, worker, now)
+                log_dispatch(uow, [one] if one is not None else [], worker=worker, at=now)
                 uow.commit()
             claimed = [one] if one is not None else []
         else:
             with uow_factory() as uow:
                 claimed = list(uow.outbox.claim_many([e.key for e in chunk], worker, now))
+                log_dispatch(uow, claimed, worker=worker, at=now)  # the addresses about to go to the channel
                 uow.commit()
         held = {e.key for e in claimed}
         tally.skipped.extend(e.key for e in chunk if e.key not in held)

@@ -21,14 +21,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from fairdun.application.channels import DeliveryResult, OutboundMessage
+from fairdun.application.complaints import ComplaintRepository
+from fairdun.application.retention import SubjectRepository
+from fairdun.domain.access import User
+from fairdun.domain.agency import Agency, Contract, Evaluation, PlacementNotice, Training
 from fairdun.domain.cases import CaseEvent
 from fairdun.domain.contact import Channel, ContactEvent, Outcome, Role
 from fairdun.domain.ledger import LoanEvent
 from fairdun.domain.loans import Installment, Product
 from fairdun.domain.templates import Template, TemplateStatus
+
+if TYPE_CHECKING:  # the consent ledger's port lives with its use cases, which import this module
+    from fairdun.application.consent import ConsentRepository
 
 # --- records ------------------------------------------------------------------------------------------------
 
@@ -149,6 +156,14 @@ class ConsentRecord:
     granted_at: datetime
     withdrawn_at: datetime | None = None
     evidence: str = ""
+    # The consent ledger (fairdun.application.consent, migration 0008): the privacy notice version it was given
+    # under (None: stored before notices were versioned), the channel it came through (``unrecorded`` before
+    # 0008), how it was withdrawn, and its row id once stored.
+    notice_version: str | None = None
+    channel: str = "unrecorded"
+    withdrawal_channel: str | None = None
+    withdrawal_evidence: str | None = None
+    id: int | None = None
 
 
 class RunStatus(StrEnum):
@@ -394,11 +409,20 @@ class PartyRepository(Protocol):
     def all(self) -> tuple[Party, ...]:
         """Every party, by id."""
 
-    def contact_points(self) -> tuple[ContactPoint, ...]:
-        """Every contact point, by party then position."""
+    def contact_points(self, *, opened: bool = True) -> tuple[ContactPoint, ...]:
+        """Every contact point, by party then position; ``opened=False`` leaves the addresses sealed (``address``
+        is empty), for a caller that needs only refs and channels."""
+
+    def addresses(self, refs: Collection[str]) -> dict[str, str]:
+        """The addresses of the contact points ``refs``, opened, by ref (unknown refs left out)."""
+        ...
 
     def consents(self) -> tuple[ConsentRecord, ...]:
         """Every consent record, oldest grant first."""
+
+    def find_contact_points(self, address: str) -> tuple[ContactPoint, ...]:
+        """The contact points whose address is ``address`` (found by blind index, never by plaintext)."""
+        ...
 
     def points_of(self, party: str) -> tuple[ContactPoint, ...]:
         """The contact points of one party, by position (a read of personal data: see ``personal_data``)."""
@@ -553,6 +577,57 @@ class AccessLogRepository(Protocol):
         ...
 
 
+class AccessRepository(Protocol):
+    """Users, trainings, agencies, their evaluations and contracts, and placement notices (migration 0009;
+    ``fairdun.application.access_control``). Trainings, evaluations, contracts and notices are only appended."""
+
+    def add_user(self, user: User, *, at: datetime) -> None:
+        """Stores a new account; :class:`ConflictError` if the id is taken or the agency not stored."""
+        ...
+
+    def user(self, user_id: str) -> User | None:
+        """The account ``user_id`` (active or not); None if there is none."""
+        ...
+
+    def users(self) -> tuple[User, ...]: ...
+
+    def any_user(self) -> bool:
+        """Whether any account exists (the first admin may be added without one)."""
+        ...
+
+    def set_active(self, user_id: str, active: bool) -> None: ...
+
+    def add_training(self, training: Training, *, at: datetime) -> None: ...
+
+    def trainings(self, user_ids: Collection[str] | None = None) -> tuple[Training, ...]:
+        """The trainings of ``user_ids`` (every user's with None), in the order recorded."""
+        ...
+
+    def add_agency(self, agency: Agency, *, at: datetime) -> None: ...
+
+    def agency(self, agency_id: str) -> Agency | None:
+        """The agency, with the personal fields a placement with it shares (``Agency.shared_fields``)."""
+        ...
+
+    def agencies(self) -> tuple[Agency, ...]: ...
+
+    def set_listing(self, agency_id: str, *, approved_at: datetime | None, revoked_at: datetime | None) -> None: ...
+
+    def add_evaluation(self, evaluation: Evaluation, *, at: datetime) -> None: ...
+
+    def evaluations(self, agency_id: str | None = None) -> tuple[Evaluation, ...]: ...
+
+    def add_contract(self, contract: Contract, *, recorded_by: str, at: datetime) -> None: ...
+
+    def contracts(self, agency_id: str | None = None) -> tuple[Contract, ...]: ...
+
+    def add_notices(self, notices: Sequence[PlacementNotice], *, recorded_by: str) -> None: ...
+
+    def first_notices(self, agency_id: str, borrowers: Collection[str]) -> dict[str, PlacementNotice]:
+        """Each of ``borrowers``' earliest notice about ``agency_id``; borrowers never told are absent."""
+        ...
+
+
 # --- the unit of work ---------------------------------------------------------------------------------------
 
 
@@ -592,7 +667,25 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
 
     @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
     def access_log(self) -> AccessLogRepository: ...
+
+    @property
+    def subjects(self) -> SubjectRepository:
+        """Data-subject requests and retention (``fairdun.application.retention``)."""
+        ...
+
+    @property
+    def complaints(self) -> ComplaintRepository:
+        """Complaints and their status changes (``fairdun.application.complaints``)."""
+        ...
+
+    @property
+    def access(self) -> AccessRepository:
+        """Users, trainings, agencies and placement notices (``fairdun.application.access_control``)."""
+        ...
 
     def __enter__(self) -> Self: ...
 

@@ -4,7 +4,7 @@ restatements. Bulk writes are single multi-row statements, since a day's cycle w
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from fairdun.adapters.crypto.keyring import address_kind
+from fairdun.adapters.sqlalchemy.consent_repository import consent_record
 from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     CaseEventRow,
@@ -100,6 +101,7 @@ class SqlAlchemyPartyRepository:
                 granted_at=_utc(consent.granted_at, "granted_at"),
                 withdrawn_at=None if consent.withdrawn_at is None else _utc(consent.withdrawn_at, "withdrawn_at"),
                 evidence=consent.evidence,
+                **_consent_ledger(consent),
             )
         )
         _flush(self._session, "consent of", consent.party)
@@ -130,6 +132,7 @@ class SqlAlchemyPartyRepository:
                 "granted_at": _utc(c.granted_at, "granted_at"),
                 "withdrawn_at": None if c.withdrawn_at is None else _utc(c.withdrawn_at, "withdrawn_at"),
                 "evidence": c.evidence,
+                **_consent_ledger(c),
             }
             for c in consents
         ]
@@ -147,7 +150,7 @@ class SqlAlchemyPartyRepository:
                 ConsentRow.withdrawn_at.is_(None),
                 ConsentRow.granted_at <= when,
             )
-            .values(withdrawn_at=when)
+            .values(withdrawn_at=when, withdrawal_channel="unrecorded", withdrawal_evidence="")
         )
         result: Any = self._session.execute(statement)
         return int(result.rowcount)
@@ -159,9 +162,23 @@ class SqlAlchemyPartyRepository:
     def all(self) -> tuple[Party, ...]:
         return tuple(_party(row) for row in self._session.scalars(select(PartyRow).order_by(PartyRow.id)))
 
-    def contact_points(self) -> tuple[ContactPoint, ...]:
+    def contact_points(self, *, opened: bool = True) -> tuple[ContactPoint, ...]:
         query = select(ContactPointRow).order_by(ContactPointRow.party, ContactPointRow.position, ContactPointRow.ref)
-        return self._points(self._session.scalars(query))
+        if opened:
+            return self._points(self._session.scalars(query))
+        rows = list(self._session.scalars(query))
+        erased = self._keys.shredded({row.party for row in rows})  # as in _points: an erased party is not listed
+        return tuple(_unopened(row) for row in rows if row.party not in erased)
+
+    def addresses(self, refs: Collection[str]) -> dict[str, str]:
+        """The addresses of the contact points ``refs``, opened, by ref (a ref not stored is left out): the cycle
+        opens only the addresses it sends to, and logs each read."""
+        wanted = sorted(set(refs))
+        out: dict[str, str] = {}
+        for first in range(0, len(wanted), 500):
+            query = select(ContactPointRow).where(ContactPointRow.ref.in_(wanted[first : first + 500]))
+            out.update((p.ref, p.address) for p in self._points(self._session.scalars(query)))
+        return out
 
     def find_contact_points(self, address: str) -> tuple[ContactPoint, ...]:
         """The contact points whose address is ``address`` (a phone number in any spelling E.164 allows, an e-mail
@@ -185,6 +202,9 @@ class SqlAlchemyPartyRepository:
 
     def _points(self, rows: Iterable[ContactPointRow]) -> tuple[ContactPoint, ...]:
         rows = list(rows)
+        # An erased party (its data key shredded) has no readable address: it is never listed, so never contacted.
+        erased = self._keys.shredded({row.party for row in rows})
+        rows = [row for row in rows if row.party not in erased]
         addresses = self._keys.open_many(
             [(row.address_ciphertext, ("contact_points", "address", row.ref)) for row in rows]
         )
@@ -201,10 +221,24 @@ class SqlAlchemyPartyRepository:
 
     def consents(self) -> tuple[ConsentRecord, ...]:
         query = select(ConsentRow).order_by(ConsentRow.granted_at, ConsentRow.id)
-        return tuple(
-            ConsentRecord(row.party, row.purpose, row.granted_at, row.withdrawn_at, row.evidence)
-            for row in self._session.scalars(query)
-        )
+        return tuple(consent_record(row) for row in self._session.scalars(query))
+
+
+def _unopened(row: ContactPointRow) -> ContactPoint:
+    """A contact point without its address (left sealed): ``address`` is empty."""
+    channels = frozenset(Channel(c) for c in row.channels.split(",") if c)
+    return ContactPoint(row.ref, row.party, "", channels, row.position)
+
+
+def _consent_ledger(c: ConsentRecord) -> dict[str, Any]:
+    """The consent ledger's columns (migration 0008): a withdrawn record names how (``unrecorded`` if it does not)."""
+    withdrawn = c.withdrawn_at is not None
+    return {
+        "notice_version": c.notice_version,
+        "channel": c.channel,
+        "withdrawal_channel": (c.withdrawal_channel or "unrecorded") if withdrawn else None,
+        "withdrawal_evidence": (c.withdrawal_evidence or "") if withdrawn else None,
+    }
 
 
 def _party(row: PartyRow) -> Party:

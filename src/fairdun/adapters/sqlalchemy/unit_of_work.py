@@ -10,7 +10,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from fairdun.adapters.crypto.keyring import Keyring
+from fairdun.adapters.sqlalchemy.access_log_repository import SqlAlchemyAccessLog
+from fairdun.adapters.sqlalchemy.access_repository import SqlAlchemyAccessRepository
 from fairdun.adapters.sqlalchemy.audit_log import SqlAlchemyAuditLog
+from fairdun.adapters.sqlalchemy.complaint_repository import SqlAlchemyComplaintRepository
+from fairdun.adapters.sqlalchemy.consent_repository import SqlAlchemyConsentRepository
 from fairdun.adapters.sqlalchemy.cycle_repositories import (
     SqlAlchemyCaseEventRepository,
     SqlAlchemyCycleRepository,
@@ -25,6 +29,7 @@ from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyOutboxRepository,
     SqlAlchemyProductRepository,
 )
+from fairdun.adapters.sqlalchemy.subject_repository import SqlAlchemySubjectRepository
 from fairdun.adapters.sqlalchemy.template_repository import SqlAlchemyTemplateRepository
 from fairdun.application.ports import PersistenceError
 
@@ -42,6 +47,11 @@ class _Open:
     cycle: SqlAlchemyCycleRepository
     audit: SqlAlchemyAuditLog
     templates: SqlAlchemyTemplateRepository
+    access_log: SqlAlchemyAccessLog
+    subjects: SqlAlchemySubjectRepository
+    complaints: SqlAlchemyComplaintRepository
+    consents: SqlAlchemyConsentRepository
+    access: SqlAlchemyAccessRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -76,6 +86,11 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyCycleRepository(session),
             SqlAlchemyAuditLog(session),
             SqlAlchemyTemplateRepository(session),
+            SqlAlchemyAccessLog(session),
+            SqlAlchemySubjectRepository(session, keys),
+            SqlAlchemyComplaintRepository(session, keys),
+            SqlAlchemyConsentRepository(session),
+            SqlAlchemyAccessRepository(session),
         )
         return self
 
@@ -138,6 +153,31 @@ class SqlAlchemyUnitOfWork:
     @property
     def templates(self) -> SqlAlchemyTemplateRepository:
         return self._current().templates
+
+    @property
+    def access_log(self) -> SqlAlchemyAccessLog:
+        """The access log: every read of personal data, appended in this transaction."""
+        return self._current().access_log
+
+    @property
+    def subjects(self) -> SqlAlchemySubjectRepository:
+        """Data-subject requests and retention: one party's records, shredding, holds, erasures, the purge."""
+        return self._current().subjects
+
+    @property
+    def complaints(self) -> SqlAlchemyComplaintRepository:
+        """Complaints and their status changes (summary and notes sealed with the party's data key)."""
+        return self._current().complaints
+
+    @property
+    def consents(self) -> SqlAlchemyConsentRepository:
+        """The consent ledger: privacy notices, consents, refusals, opt-outs (only appended)."""
+        return self._current().consents
+
+    @property
+    def access(self) -> SqlAlchemyAccessRepository:
+        """Users, trainings, agencies and placement notices (``uow.access.user(id)``, ``uow.access.agency(id)``)."""
+        return self._current().access
 
     def _current(self) -> _Open:
         if self._open is None:
