@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from fairdun.application.access_control import assignable_collectors, place_due
 from fairdun.application.audit_trail import (
     CONFIG_CHANGED,
     CYCLE_STARTED,
@@ -132,15 +133,14 @@ class CycleConfig:
     pack: Pack
     mode: Mode = Mode.ENFORCE
     table: BucketTable = DEFAULT_BUCKETS
-    collectors: tuple[str, ...] = tuple(f"collector-{n:02d}" for n in range(1, 9))
+    collectors: tuple[str, ...] = ()
+    """If not empty, only these of the trained collectors in the users table are given cases (empty: every one)."""
     lookback: timedelta = timedelta(days=35)
     replan: bool = True
     worker: str = "cycle"
     batch: int = 500
 
     def __post_init__(self) -> None:
-        if not self.collectors:
-            raise CycleError("collectors: the cycle needs at least one collector to assign cases to")
         if self.lookback < timedelta(days=31):
             raise CycleError("lookback: at least 31 days, the longest window a pack's caps look back over")
 
@@ -604,7 +604,7 @@ def _cases(
         else:
             book.open_cases.discard(loan_id)
         cases[loan_id] = case
-    counts = _assign_and_place(book, config, on, states, cases, new_events)
+    counts = _assign_and_place(book, config, on, states, cases, new_events, uow_factory, clock)
     book.fresh = False
     if new_events:
         with uow_factory() as uow:
@@ -621,19 +621,26 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
     states: Mapping[str, Decimal],
     cases: dict[str, CaseState],
     new_events: list[tuple[str, CaseEvent]],
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Callable[[], datetime],
 ) -> dict[str, int]:
-    """Assigns new cases by load, places cases whose treatment's agency placement is due, and counts the open
-    cases whose treatment has escalated them to an agent queue or to legal review (work for supervisors)."""
+    """Assigns new cases by load to the collectors trained on ``on`` (none trained: the cases wait, counted
+    ``unassigned``), places cases whose treatment's agency placement is due and allowed (``placement_refused``
+    otherwise: ``fairdun.application.access_control``), and counts the open cases whose treatment has escalated
+    them to an agent queue or to legal review (work for supervisors)."""
+    with uow_factory() as uow:
+        trained = assignable_collectors(uow, on)
+    eligible = tuple(c for c in trained if not config.collectors or c in config.collectors)
     load = Counter(c.assignee for c in cases.values() if c.status is CaseStatus.OPEN and c.assignee is not None)
     needing = sorted(k for k, c in cases.items() if c.status is CaseStatus.OPEN and c.assignee is None)
-    assigned = assign_by_load(needing, {c: load.get(c, 0) for c in config.collectors}, config.collectors)
-    placed = 0
+    assigned = assign_by_load(needing, {c: load.get(c, 0) for c in eligible}, eligible) if eligible else {}
     for loan_id, collector in assigned.items():
         assignment = CollectorAssigned(on, collector)
         new_events.append((loan_id, assignment))
         book.case_events.setdefault(loan_id, []).append(assignment)
         cases[loan_id] = replace(cases[loan_id], assignee=collector)
     queued = reviews = 0
+    due: list[tuple[str, str, str]] = []
     for loan_id, case in cases.items():
         if case.status is not CaseStatus.OPEN:
             continue
@@ -643,11 +650,14 @@ def _assign_and_place(  # noqa: PLR0917 - a private step of _cases()
         queued += queue is not None and days >= queue.from_day
         reviews += review is not None and days >= review.from_day
         if case.agency is None and agency is not None and days >= agency.from_day:
-            placement = PlacedWithAgency(on, agency.agency)
-            new_events.append((loan_id, placement))
-            book.case_events.setdefault(loan_id, []).append(placement)
-            placed += 1
-    return {"assigned": len(assigned), "placed": placed, "agent_queue": queued, "legal_review": reviews}
+            due.append((loan_id, book.loans[loan_id].borrower, agency.agency))
+    placed, refused = place_due(uow_factory, due, book.consents, actor=config.worker, at=clock(), on=on)
+    for loan_id, agency_id in placed:
+        book.case_events.setdefault(loan_id, []).append(PlacedWithAgency(on, agency_id))
+    return {
+        "assigned": len(assigned), "unassigned": len(needing) - len(assigned), "placed": len(placed),
+        "placement_refused": refused, "agent_queue": queued, "legal_review": reviews,
+    }  # fmt: skip
 
 
 def _days_in_bucket(case: CaseState, on: date) -> int:

@@ -134,6 +134,19 @@ class Party:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyIdentity:
+    """Who a party is (``fairdun.application.identity`` validates it; the repository seals every field with the
+    party's data key). ``erased``: the party's data key was shredded (PIPL Art. 47), so every field reads None."""
+
+    party: str
+    name: str | None
+    resident_id: str | None = None
+    bank_account: str | None = None
+    postal_address: str | None = None
+    erased: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ContactPoint:
     """One way to reach a party: ``address`` (a phone number, an e-mail address, a postal address) under the
     opaque reference ``ref`` that the contact history and the gate use instead; ``channels`` it takes; parties
@@ -382,6 +395,27 @@ class OutboxRepository(Protocol):
     def recover(self, stale_before: datetime) -> tuple[str, ...]:
         """Hands back every entry claimed before ``stale_before`` and never finished (its worker died) as pending,
         due at once, and returns their keys. Their next send repeats the key, so a gateway drops a duplicate."""
+
+
+class IdentityRepository(Protocol):
+    """Parties' names, resident ID numbers, bank accounts and postal addresses, sealed at rest; and the slots of
+    a borrower's designated contacts (``parties.slot``: 1 to 5, the database refuses a sixth)."""
+
+    def add_many(self, identities: Sequence[PartyIdentity]) -> None:
+        """Stores each party's identity (the parties exist); :class:`ConflictError` if one already has one."""
+
+    def get(self, party: str) -> PartyIdentity | None:
+        """The party's identity, opened; None if none is held; ``erased`` (fields None) if its key was shredded."""
+
+    def find_by_resident_id(self, value: str) -> tuple[str, ...]:
+        """The parties whose resident ID number is ``value`` (by keyed blind index, never by plaintext)."""
+
+    def correct(self, party: str, field: str, value: str | None) -> None:
+        """Replaces one field (``name``, ``resident_id``, ``bank_account``, ``postal_address``; None clears an
+        optional one) with an already validated value, sealed again; :class:`KeyError` if the party has none."""
+
+    def contact_slots(self, borrower: str) -> dict[str, int]:
+        """The borrower's designated contacts and their slots, by party id."""
 
 
 class PartyRepository(Protocol):
@@ -685,6 +719,11 @@ class UnitOfWork(Protocol):
     @property
     def access(self) -> AccessRepository:
         """Users, trainings, agencies and placement notices (``fairdun.application.access_control``)."""
+        ...
+
+    @property
+    def identities(self) -> IdentityRepository:
+        """Names, resident ID numbers, bank accounts and postal addresses, sealed (``fairdun.application.identity``)."""
         ...
 
     def __enter__(self) -> Self: ...

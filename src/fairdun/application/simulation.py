@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from fairdun.application.access_control import register_demo_staff
 from fairdun.application.channels import Channel
 from fairdun.application.cycle import Book, CycleConfig, DayReport, SimulatedChannel, run_day
 from fairdun.application.demo_templates import APPROVER, demo_templates
@@ -105,7 +106,9 @@ def _store(uow: UnitOfWork, portfolio: Portfolio, pack: str) -> None:
         points.append(ContactPoint(f"{c.id}/phone", c.id, c.phone, CONTACT_PHONE, 0))
         consent = c.consent
         consents.append(
-            ConsentRecord(c.id, consent.purpose, consent.granted_at, consent.withdrawn_at, c.consent_evidence)
+            ConsentRecord(
+                c.id, consent.purpose, consent.granted_at, consent.withdrawn_at, c.consent_evidence, channel="app"
+            )
         )
     for product in portfolio.products:
         uow.products.add(product)
@@ -116,6 +119,8 @@ def _store(uow: UnitOfWork, portfolio: Portfolio, pack: str) -> None:
     # Linted without the screener (the application cannot load lexicons); a test screens every one of them.
     at = datetime.combine(portfolio.history_start, time(9), CHINA)
     register_approved(uow, demo_templates(pack), approver=APPROVER, at=at)
+    staffed = datetime.combine(portfolio.start_date - timedelta(days=1), time(9), CHINA)  # the eve of the first run
+    register_demo_staff(uow, [b.id for b in portfolio.borrowers], at=staffed)
 
 
 def load_book(

@@ -228,11 +228,19 @@ class OutboxRow(Base):
 
 
 class PartyRow(Base):
-    """A borrower or a person the borrower designated. No name or ID number: those arrive, encrypted, with the
-    privacy work (issue 4)."""
+    """A borrower or a person the borrower designated. No name or ID number here: those are sealed in
+    ``party_profiles`` (``models_identity.py``, migration 0007).
+
+    ``slot`` numbers a borrower's designated contacts 1 to 5 (only contacts have one; unique per borrower), so the
+    database itself cannot hold a sixth; a contact written without one gets the lowest free slot from a trigger
+    of migration 0007 (docs/identity.md)."""
 
     __tablename__ = "parties"
-    __table_args__ = (CheckConstraint(one_of("role", Role), name="role"),)
+    __table_args__ = (
+        CheckConstraint(one_of("role", Role), name="role"),
+        CheckConstraint("slot IS NULL OR (role = 'contact' AND slot BETWEEN 1 AND 5)", name="slot"),
+        Index(None, "borrower", "slot", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     borrower: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
@@ -240,6 +248,7 @@ class PartyRow(Base):
     tz: Mapped[str] = mapped_column(String(64))
     relationship: Mapped[str | None] = mapped_column(String(32))
     risk_tier: Mapped[str | None] = mapped_column(String(32))
+    slot: Mapped[int | None]
 
 
 class ContactPointRow(Base):
@@ -267,6 +276,12 @@ class ConsentRow(Base):
     granted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     evidence: Mapped[str] = mapped_column(Text)
+    # Migration 0008 (the consent ledger, models_consent.py): the notice it was given under (None before 0008),
+    # the channel it came through, and how it was withdrawn. Only the withdrawal is ever filled in later, once.
+    notice_version: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    channel: Mapped[str] = mapped_column(String(32), server_default="unrecorded")
+    withdrawal_channel: Mapped[str | None] = mapped_column(String(32))
+    withdrawal_evidence: Mapped[str | None] = mapped_column(Text)
 
 
 CASE_EVENT_KINDS = (

@@ -22,6 +22,7 @@ from fairdun.adapters.sqlalchemy.cycle_repositories import (
 )
 from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
 from fairdun.adapters.sqlalchemy.engine import keyring_of
+from fairdun.adapters.sqlalchemy.identity_repository import SqlAlchemyIdentityRepository
 from fairdun.adapters.sqlalchemy.repositories import (
     SqlAlchemyContactHistoryRepository,
     SqlAlchemyLoanEventRepository,
@@ -52,6 +53,7 @@ class _Open:
     complaints: SqlAlchemyComplaintRepository
     consents: SqlAlchemyConsentRepository
     access: SqlAlchemyAccessRepository
+    identities: SqlAlchemyIdentityRepository
 
 
 class SqlAlchemyUnitOfWork:
@@ -91,6 +93,7 @@ class SqlAlchemyUnitOfWork:
             SqlAlchemyComplaintRepository(session, keys),
             SqlAlchemyConsentRepository(session),
             SqlAlchemyAccessRepository(session),
+            SqlAlchemyIdentityRepository(session, keys),
         )
         return self
 
@@ -178,6 +181,11 @@ class SqlAlchemyUnitOfWork:
     def access(self) -> SqlAlchemyAccessRepository:
         """Users, trainings, agencies and placement notices (``uow.access.user(id)``, ``uow.access.agency(id)``)."""
         return self._current().access
+
+    @property
+    def identities(self) -> SqlAlchemyIdentityRepository:
+        """Names, resident ID numbers, bank accounts and postal addresses, sealed; contacts' slots."""
+        return self._current().identities
 
     def _current(self) -> _Open:
         if self._open is None:
