@@ -18,6 +18,8 @@ from fairdun.adapters.sqlalchemy.audit_log import SqlAlchemyAuditLog
 from fairdun.adapters.sqlalchemy.models import ContactPointRow, DataKeyRow
 
 CHUNK = 500
+ERASED = "[erased]"
+"""What a sealed field of an erased party (its data key shredded) reads as where reading must go on working."""
 
 
 class DataKeyStore:
@@ -28,6 +30,7 @@ class DataKeyStore:
         self._session = session
         self._keyring = keyring
         self._ciphers: dict[str, AESGCM] = {}
+        self._shredded: set[str] = set()
 
     @property
     def keyring(self) -> Keyring:
@@ -76,7 +79,7 @@ class DataKeyStore:
         for first in range(0, len(rows), CHUNK * 10):
             self._session.execute(statement, rows[first : first + CHUNK * 10])
 
-    def _load(self, owners: Sequence[str]) -> None:
+    def _load(self, owners: Sequence[str], *, strict: bool = True) -> None:
         keyring = self.keyring
         shredded: list[str] = []
         for first in range(0, len(owners), CHUNK):
@@ -89,7 +92,8 @@ class DataKeyStore:
                     shredded.append(owner)
                 else:
                     self._ciphers[owner] = keyring.cipher(owner, wrapped, master_id)
-        if shredded:
+        self._shredded.update(shredded)
+        if shredded and strict:
             raise KeyringError(f"the data key of {shredded[0]!r} was shredded: its personal data is gone for good")
 
     def seal_many(self, items: Sequence[tuple[str, str, Place]]) -> list[bytes]:
@@ -98,12 +102,42 @@ class DataKeyStore:
         seal = Keyring.seal
         return [seal(ciphers[owner], owner, plain, place) for owner, plain, place in items]
 
-    def open_many(self, items: Sequence[tuple[bytes, Place]]) -> list[str]:
-        """Each sealed field's plaintext, in order."""
+    def open_many(self, items: Sequence[tuple[bytes, Place]], *, erased: str | None = None) -> list[str]:
+        """Each sealed field's plaintext, in order. With ``erased``, a field whose owner's data key was shredded
+        reads as that text instead of raising (reads that must go on working after an erasure)."""
         owner = Keyring.owner
+        if erased is not None:
+            self._load(sorted({owner(s) for s, _ in items} - self._ciphers.keys()), strict=False)
+            return [
+                erased if owner(s) in self._shredded else Keyring.open(self._ciphers[owner(s)], s, place)
+                for s, place in items
+            ]
         ciphers = self.ciphers((owner(sealed) for sealed, _ in items), create=False)
         unseal = Keyring.open
         return [unseal(ciphers[owner(sealed)], sealed, place) for sealed, place in items]
+
+    def shredded(self, owners: Iterable[str]) -> set[str]:
+        """Which of ``owners`` have had their data key shredded."""
+        self._load(sorted(set(owners) - self._ciphers.keys() - self._shredded), strict=False)
+        return self._shredded & set(owners)
+
+    def shred(self, owners: Sequence[str], at: datetime) -> list[str]:
+        """Destroys the data keys of ``owners`` (PIPL Art. 47 erasure): ``wrapped_key`` becomes NULL, so every
+        field sealed under them, in this database and in every backup of it, can never be opened again. The
+        parties shredded now (not those already shredded or without a key), in order."""
+        table = cast(Table, DataKeyRow.__table__)
+        done = []
+        for owner in owners:
+            result: Any = self._session.execute(
+                update(table)
+                .where(table.c.party == owner, table.c.wrapped_key.is_not(None))
+                .values(wrapped_key=None, shredded_at=at)
+            )
+            if result.rowcount:
+                done.append(owner)
+            self._ciphers.pop(owner, None)
+            self._shredded.add(owner)
+        return done
 
 
 # --- rotation -----------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from fairdun.adapters.sqlalchemy.data_keys import DataKeyStore
+from fairdun.adapters.sqlalchemy.data_keys import ERASED, DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     ContactEventRow,
     InstallmentRow,
@@ -562,7 +562,8 @@ class SqlAlchemyOutboxRepository:
 
     def _entries(self, rows: Iterable[OutboxRow]) -> list[OutboxEntry]:
         rows = list(rows)
-        addresses = self._sealing.open_many([(r.address_ciphertext, ("outbox", "address", r.key)) for r in rows])
+        places = [(r.address_ciphertext, ("outbox", "address", r.key)) for r in rows]
+        addresses = self._sealing.open_many(places, erased=ERASED)  # an erased party's messages still read
         return [_outbox_entry(row, address) for row, address in zip(rows, addresses, strict=True)]
 
     def _execute_many(self, statement: Any, rows: list[dict[str, Any]], key: str) -> None:
