@@ -21,6 +21,7 @@ from fairdun.cli.audit import audit_app
 from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.keys import keys_app
 from fairdun.cli.screen import screen_app
+from fairdun.cli.subject import retention_app, subject_app
 from fairdun.cli.template import template_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
@@ -49,6 +50,8 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(case_app, name="case")
 app.add_typer(keys_app, name="keys")
 app.add_typer(template_app, name="template")
+app.add_typer(subject_app, name="subject")
+app.add_typer(retention_app, name="retention")
 
 
 def fail(message: str) -> NoReturn:
