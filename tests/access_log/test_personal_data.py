@@ -203,7 +203,7 @@ def test_the_case_holders_follow_assignment_placement_recall_and_cure() -> None:
         ("phone", "13800001234", "138****1234"),
         ("email", "borrower000001@example.com", "b***@example.com"),
         ("name", "张三", "张*"),
-        ("resident_id", "11010519491231002X", "110***********002X"),
+        ("resident_id", "11010519491231002X", "110105********002X"),
     ],
 )
 def test_masking_keeps_only_what_identifies_a_value_to_someone_who_knows_it(

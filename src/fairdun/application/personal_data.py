@@ -19,21 +19,19 @@ to the tamper-evident audit log naming the reader, the party, the fields and the
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fairdun.application.ports import AccessAction, AccessRecord, OutboxEntry, Party, UnitOfWork
+from fairdun.domain import identity
 from fairdun.domain.access import AccessDeniedError, Permission, User, UserRole, allowed, sees_case
+from fairdun.domain.agency import MINIMAL_SHARE
 from fairdun.domain.cases import CaseEvent, CollectorAssigned, Cured, PlacedWithAgency, RecalledFromAgency
+from fairdun.domain.identity import PersonalField
 
-PHONE, EMAIL, POSTAL_ADDRESS = "phone", "email", "postal_address"
-NAME, RESIDENT_ID, BANK_ACCOUNT = "name", "resident_id", "bank_account"
-FIELDS = (NAME, PHONE, EMAIL, POSTAL_ADDRESS, RESIDENT_ID, BANK_ACCOUNT)
+PHONE, EMAIL, POSTAL_ADDRESS = PersonalField.PHONE.value, PersonalField.EMAIL.value, PersonalField.POSTAL_ADDRESS.value
+FIELDS = tuple(f.value for f in PersonalField)
 """The personal fields a view can show, by the names the access log uses."""
-
-AGENCY_FIELDS: frozenset[str] = frozenset({NAME, PHONE})
-"""What a placement shares with an agency when nothing else is recorded: the least an agency needs to call the
-debtor (PIPL Art. 6, minimum necessary)."""
 
 READS = frozenset({AccessAction.VIEW, AccessAction.UNMASK, AccessAction.EXPORT, AccessAction.SYSTEM_READ})
 """The actions that put personal data in front of someone or something (a refusal or an incident query does not)."""
@@ -61,20 +59,9 @@ def field_of(address: str) -> str:
 
 
 def mask(field: str, value: str) -> str:
-    """``value`` with everything but what identifies it to someone who already knows it hidden: ``138****0001``,
-    ``z***@example.com``, ``张*``, the first characters of an address or an ID number's region."""
-    if field == PHONE:
-        digits = value.replace(" ", "").replace("-", "")
-        national = digits[3:] if digits.startswith("+86") else digits.lstrip("+")
-        return national[:3] + "****" + national[-4:] if len(national) > 7 else "*" * len(national)
-    if field == EMAIL:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if field == NAME:
-        return value[:1] + "*" * max(1, len(value) - 1)
-    if field in (RESIDENT_ID, BANK_ACCOUNT):
-        return value[:3] + "*" * max(0, len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
-    return value[:6] + "****"
+    """``value`` masked as ``field`` (``fairdun.domain.identity.mask``: ``138****0001``, ``z***@example.com``,
+    ``张*``); a value that does not look like its kind is hidden whole."""
+    return identity.mask(field, value) or identity.HIDDEN
 
 
 # --- the view -----------------------------------------------------------------------------------------------
@@ -226,8 +213,8 @@ def holders(events: Iterable[CaseEvent]) -> tuple[str | None, str | None]:
 
 def agency_fields(uow: UnitOfWork, agency: str) -> frozenset[str]:
     """The fields a placement with ``agency`` shares. Until agencies are stored with their shared fields, the
-    minimum :data:`AGENCY_FIELDS`."""
-    return AGENCY_FIELDS
+    minimum (``fairdun.domain.agency.MINIMAL_SHARE``: name and phone)."""
+    return MINIMAL_SHARE
 
 
 def _held(uow: UnitOfWork, party: Party) -> list[tuple[str, str, str]]:
@@ -315,6 +302,7 @@ def affected_by(
             uow.commit()
             raise AccessDeniedError(problem)
         found = _affected(r for r in uow.access_log.by_actor(actor, since=since, until=until) if r.action in READS)
+        found = tuple(_with_borrower(uow, a) for a in found)
         note = f"{query} parties={len(found)}"
         incident = AccessRecord(at, user.id, AccessAction.INCIDENT, None, (), "PIPL Art. 57", None, None, note)
         uow.access_log.record_many([incident])
@@ -336,6 +324,14 @@ def _affected(records: Iterable[AccessRecord]) -> tuple[AffectedParty, ...]:
         if r.party is not None:
             by_party.setdefault(r.party, []).append(r)
     return tuple(_summary(party, rows) for party, rows in sorted(by_party.items()))
+
+
+def _with_borrower(uow: UnitOfWork, affected: AffectedParty) -> AffectedParty:
+    """A system read names no borrower (the outbox does not know it): the party's record does."""
+    if affected.borrower is not None:
+        return affected
+    party = uow.parties.get(affected.party)
+    return affected if party is None else replace(affected, borrower=party.borrower)
 
 
 def _summary(party: str, rows: Sequence[AccessRecord]) -> AffectedParty:

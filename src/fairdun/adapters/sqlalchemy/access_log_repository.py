@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fairdun.adapters.sqlalchemy.models_access_log import AccessLogRow
-from fairdun.adapters.sqlalchemy.repositories import _execute_many, _utc
-from fairdun.application.ports import AccessAction, AccessRecord
+from fairdun.adapters.sqlalchemy.repositories import _integrity_problem, _utc
+from fairdun.application.ports import AccessAction, AccessRecord, ConflictError
 
 FIELD_SEPARATOR = ","
 
@@ -24,11 +25,15 @@ class SqlAlchemyAccessLog:
         self._session = session
 
     def record_many(self, records: Sequence[AccessRecord]) -> None:
-        """One multi-row INSERT: the cycle logs a day's system reads in one statement, as it queues them."""
-        rows = [_values(r) for r in records]
-        _execute_many(
-            self._session, AccessLogRow.__table__, rows, "access log entry by", records[0].actor if rows else ""
-        )
+        """One multi-row INSERT: the cycle logs a day's system reads in one statement, as it queues them. (Through
+        SQLAlchemy's own executemany rather than the driver's, so an instant is written exactly as the queries
+        bind it and a window's first instant is found on SQLite too.)"""
+        if not records:
+            return
+        try:
+            self._session.execute(insert(AccessLogRow.__table__), [_values(r) for r in records])
+        except IntegrityError as exc:
+            raise ConflictError("access log entry by", records[0].actor, _integrity_problem(exc)) from exc
 
     def by_actor(self, actor: str, *, since: datetime, until: datetime) -> tuple[AccessRecord, ...]:
         query = (

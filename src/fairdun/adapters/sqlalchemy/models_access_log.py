@@ -20,13 +20,13 @@ __all__ = ["ACCESS_ACTIONS", "AccessLogRow", "Base"]
 class AccessLogRow(Base):
     """One read of one data subject's personal fields: who, when, what (``fields``, comma-separated), why
     (``purpose``; never empty for an unmask) and about which loan, if any. Only appended: no code path updates or
-    deletes a row. ``party`` is empty only for a query over the log itself (``incident``)."""
+    deletes a row. ``party`` is empty only for a query over the log itself (``incident``) or its refusal."""
 
     __tablename__ = "access_log"
     __table_args__ = (
         CheckConstraint(one_of("action", ACCESS_ACTIONS), name="action"),
         CheckConstraint("action <> 'unmask' OR purpose <> ''", name="reason"),
-        CheckConstraint("party IS NOT NULL OR action = 'incident'", name="party"),
+        CheckConstraint("party IS NOT NULL OR action IN ('incident', 'denied')", name="party"),
         Index(None, "actor", "at"),
         Index(None, "party", "at"),
     )

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.CheckConstraint(f"action IN {ACTIONS}", name=op.f("ck_access_log_action")),
         sa.CheckConstraint("action <> 'unmask' OR purpose <> ''", name=op.f("ck_access_log_reason")),
-        sa.CheckConstraint("party IS NOT NULL OR action = 'incident'", name=op.f("ck_access_log_party")),
+        sa.CheckConstraint("party IS NOT NULL OR action IN ('incident', 'denied')", name=op.f("ck_access_log_party")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log")),
     )
     op.create_index(op.f("ix_access_log_actor_at"), "access_log", ["actor", "at"])
