@@ -163,3 +163,23 @@ def test_a_contact_complains_only_about_the_borrower_who_designated_them(booked:
         uow.commit()
     assert complaint.intake.party == mine.id
     assert complaint.suspends
+    with factory(booked)() as uow:
+        refusal = uow.consents.refusal(mine.id)
+        assert uow.consents.refusal(other.id) is None
+    assert refusal is not None
+    assert refusal.evidence == f"complaint {complaint.id}"
+    assert "contact.refused" in audit_actions(booked)
+
+
+def test_a_contacts_complaint_of_another_kind_records_no_refusal(booked: Engine) -> None:
+    loan, mine, _ = a_loan_with_a_contact(booked)
+    with factory(booked)() as uow:
+        receive_complaint(
+            uow,
+            intake(loan, role=ComplainantRole.CONTACT, party=mine.id, category=ComplaintCategory.TIME_OF_DAY),
+            by="agent-01",
+            at=AT,
+        )
+        uow.commit()
+    with factory(booked)() as uow:
+        assert uow.consents.refusal(mine.id) is None

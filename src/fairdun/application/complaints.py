@@ -7,8 +7,8 @@ referral, an internet complaint platform) says went wrong. fairdun takes it in f
   threats or abuse, or impersonation (:data:`SUSPENDING`) stops outbound collection contact on every loan of that
   borrower: at intake, the borrower's messages still waiting in the outbox are withdrawn (in the same
   transaction), and every later cycle run holds the borrower's cases (:func:`held_loans`, read by ``Book.load``)
-  until the complaint is resolved. A complaint from a designated contact about disclosure also stops contact with
-  that contact for good, where the consent ledger's refusals exist.
+  until the complaint is resolved. A complaint from a designated contact about disclosure also records that
+  contact's permanent refusal in the consent ledger, so the gate never lets anyone contact them again.
 - **it is evidence.** Each complaint keeps its channel, who complained, the loan, the category, the collector and
   agency named, the contacts complained of (planned-contact / outbox keys), and every status it went through,
   only appended, each with an audit-log entry in the transaction that made it.
@@ -198,12 +198,6 @@ class ComplaintRepository(Protocol):
         ...
 
 
-class Refusals(Protocol):
-    """What intake needs of the consent ledger's refusals, when it exists (``fairdun.application.consent``)."""
-
-    def refuse(self, party: str, *, at: datetime, evidence: str, by: str) -> bool: ...
-
-
 def _text(field: str, value: str | None, limit: int) -> None:
     if value is None:
         return
@@ -266,11 +260,12 @@ def _check(uow: UnitOfWork, intake: ComplaintIntake) -> ComplaintIntake:
 
 
 def receive_complaint(
-    uow: UnitOfWork, intake: ComplaintIntake, *, by: str, at: datetime, refusals: Refusals | None = None
+    uow: UnitOfWork, intake: ComplaintIntake, *, by: str, at: datetime
 ) -> tuple[Complaint, tuple[str, ...]]:
     """Takes in a complaint, in the caller's transaction: stores it (status ``open``), and when its category
     suspends (:data:`SUSPENDING`) withdraws the borrower's messages waiting in the outbox; a contact's disclosure
-    complaint also records the contact's refusal when ``refusals`` is given. One audit entry records all of it.
+    complaint also records the contact's permanent refusal (the consent ledger's,
+    :func:`fairdun.application.consent.refuse_contact`). One audit entry records all of it.
     The complaint and the outbox keys withdrawn. Bad input raises :class:`DomainError` naming
     the field, before anything is written."""
     if not by.strip():
@@ -283,14 +278,7 @@ def receive_complaint(
     complaint_id = uow.complaints.add(intake, first, owner=owner)
     suspends = intake.category in SUSPENDING
     withdrawn = _withdraw(uow, loan.borrower, complaint_id, at) if suspends else ()
-    refused = False
-    if (
-        refusals is not None
-        and intake.role is ComplainantRole.CONTACT
-        and intake.category is ComplaintCategory.THIRD_PARTY_DISCLOSURE
-        and intake.party is not None
-    ):
-        refused = refusals.refuse(intake.party, at=at, evidence=f"complaint {complaint_id}", by=by)
+    refused = _refusal(uow, intake, complaint_id, by=by, at=at)
     uow.audit.append(
         by,
         RECEIVED,
@@ -314,6 +302,24 @@ def receive_complaint(
         at=at,
     )
     return Complaint(complaint_id, intake, (first,)), withdrawn
+
+
+def _refusal(uow: UnitOfWork, intake: ComplaintIntake, complaint_id: int, *, by: str, at: datetime) -> bool:
+    """A designated contact who complains that the debt was disclosed to them has refused further contact
+    (GB/T 45251-2025: stop when the contact refuses): recorded in the consent ledger unless it is already. Whether
+    a refusal was recorded now."""
+    from fairdun.application.consent import RefusalChannel, refuse_contact  # noqa: PLC0415 (consent imports ports, which imports this module)
+
+    if (
+        intake.role is not ComplainantRole.CONTACT
+        or intake.category is not ComplaintCategory.THIRD_PARTY_DISCLOSURE
+        or intake.party is None
+        or uow.consents.refusal(intake.party) is not None
+    ):
+        return False
+    channel = RefusalChannel.PORTAL if intake.channel is ComplaintChannel.PORTAL else RefusalChannel.COLLECTOR
+    refuse_contact(uow, party=intake.party, channel=channel, evidence=f"complaint {complaint_id}", actor=by, at=at)
+    return True
 
 
 def _withdraw(uow: UnitOfWork, borrower: str, complaint_id: int, at: datetime) -> tuple[str, ...]:
