@@ -30,6 +30,7 @@ TABLES = {
     "parties", "contact_points", "consents", "case_events", "cycle_runs", "planned_contacts", "restatements",
     "data_keys", "audit_log", "templates", "template_transitions",
     "access_log",
+    "party_profiles",
 }  # fmt: skip
 
 

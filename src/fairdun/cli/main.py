@@ -18,11 +18,14 @@ from fairdun.bootstrap import App, bootstrap
 from fairdun.cli import demo as demo_module
 from fairdun.cli import gate_demo
 from fairdun.cli.audit import audit_app
+from fairdun.cli.borrower import borrower_app
+from fairdun.cli.complaint import complaint_app
 from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.keys import keys_app
 from fairdun.cli.screen import screen_app
 from fairdun.cli.subject import retention_app, subject_app
 from fairdun.cli.template import template_app
+from fairdun.cli.users import agency_app, user_app
 from fairdun.config.packs import builtin_pack_names
 from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
@@ -50,8 +53,12 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(case_app, name="case")
 app.add_typer(keys_app, name="keys")
 app.add_typer(template_app, name="template")
+app.add_typer(user_app, name="user")
+app.add_typer(agency_app, name="agency")
+app.add_typer(complaint_app, name="complaint")
 app.add_typer(subject_app, name="subject")
 app.add_typer(retention_app, name="retention")
+app.add_typer(borrower_app, name="borrower")
 
 
 def fail(message: str) -> NoReturn:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fairdun.config.packs import DEFAULT_PACK
+from fairdun.domain.identity import CONTACTS_CEILING, DEFAULT_MAX_CONTACTS
 
 LANGUAGES = ("zh", "en")
 DEFAULT_DATABASE_URL = "sqlite:///./fairdun.db"
@@ -32,6 +33,9 @@ class Settings:
     new_master_key: str | None = field(default=None, repr=False)
     """FAIRDUN_NEW_MASTER_KEY: during a rotation, the new master key: new data keys are wrapped under it, and keys
     wrapped under either are read (``fairdun keys rotate``)."""
+    max_contacts: int = DEFAULT_MAX_CONTACTS
+    """FAIRDUN_MAX_CONTACTS: how many designated contacts a borrower may have, 1 to 5 (3 by default): PIPL Art. 6
+    allows no more than collection needs; the database refuses a sixth whatever this says (docs/identity.md)."""
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +47,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if "://" not in database_url:  # the value itself is not shown: it may hold a password
         raise SettingsError("FAIRDUN_DATABASE_URL: expected a URL such as sqlite:///./fairdun.db")
     return Settings(
+        max_contacts=_max_contacts(env.get("FAIRDUN_MAX_CONTACTS") or str(DEFAULT_MAX_CONTACTS)),
         pack=env.get("FAIRDUN_PACK", DEFAULT_PACK) or DEFAULT_PACK,
         lang=lang,
         database_url=database_url,
@@ -50,3 +55,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         master_key_file=env.get("FAIRDUN_MASTER_KEY_FILE") or None,
         new_master_key=env.get("FAIRDUN_NEW_MASTER_KEY") or None,
     )
+
+
+def _max_contacts(text: str) -> int:
+    """FAIRDUN_MAX_CONTACTS as a number of 1 to the fixed ceiling of 5."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise SettingsError(f"FAIRDUN_MAX_CONTACTS: expected a whole number of 1 to {CONTACTS_CEILING}") from None
+    if not 1 <= value <= CONTACTS_CEILING:
+        raise SettingsError(
+            f"FAIRDUN_MAX_CONTACTS: {value} designated contacts; 1 to {CONTACTS_CEILING}, and never more than"
+            f" {CONTACTS_CEILING} (the ceiling the database enforces; PIPL Art. 6, minimum necessary)"
+        )
+    return value
