@@ -62,7 +62,7 @@ def test_a_notice_is_published_once_with_the_digest_of_its_text(people: Callable
         assert notice is not None
         assert notice.sha256 == hashlib.sha256(NOTICE_TEXT.encode()).hexdigest()
         assert notice.language == "zh-CN"
-        with pytest.raises(ConsentError, match="^version: notice v1 is already published"):
+        with pytest.raises(ConsentError, match=r"^version: notice v1 is already published"):
             ledger.publish_notice(uow, version="v1", language="zh-CN", text="改过的文字", actor="dpo-1", at=LATER)
         ledger.publish_notice(uow, version="v2", language="en", text="Fictional notice v2.", actor="dpo-1", at=LATER)
         uow.commit()
@@ -82,7 +82,7 @@ def test_grant_withdraw_and_grant_again_keeps_every_row(people: Callable[[], Uni
         )  # fmt: skip
         uow.commit()
     assert len(withdrawn) == 1
-    with people() as uow, pytest.raises(ConsentError, match="^purpose: contact_relay consent of .* already withdrawn"):
+    with people() as uow, pytest.raises(ConsentError, match=r"^purpose: contact_relay consent of .* already withdrawn"):
         ledger.withdraw_consent(
             uow, party=SISTER, purpose="contact_relay", channel="app", evidence="x", actor="a", at=LATER
         )
@@ -164,7 +164,6 @@ def test_a_bad_grant_names_the_field_and_stores_nothing(
 ) -> None:
     with people() as uow, pytest.raises(ConsentError, match=message):
         grant(uow, **changes)
-        uow.commit()
     with people() as uow:
         assert uow.consents.consents() == ()
     assert [a for a, _, _ in audit_rows(engine)] == [ledger.NOTICE_ADDED]
@@ -202,7 +201,7 @@ def test_a_contact_refusal_is_permanent_and_withdraws_their_consents(
             ledger.refuse_contact(
                 uow, party=SISTER, channel=RefusalChannel.COLLECTOR, evidence="x", actor="c", at=LATER
             )
-        with pytest.raises(ConsentError, match="refused further contact .* permanent"):
+        with pytest.raises(ConsentError, match=r"refused further contact .* permanent"):
             grant(uow, at=LATER + timedelta(days=1))
         with pytest.raises(ConsentError, match=f"^party: {DEBTOR} is a debtor, not a designated contact"):
             ledger.refuse_contact(uow, party=DEBTOR, channel=RefusalChannel.PORTAL, evidence="x", actor="c", at=LATER)
@@ -212,7 +211,20 @@ def test_a_contact_refusal_is_permanent_and_withdraws_their_consents(
 
 
 @pytest.mark.parametrize(
-    "message", ["退订", "TD", "td", "ｔｄ", "T", " Stop ", "ＳＴＯＰ！", "unsubscribe", "停止联系", "不要再联系我。", "别再打了!!"]
+    "message",
+    [
+        "退订",
+        "TD",
+        "td",
+        "ｔｄ",
+        "T",
+        " Stop ",
+        "ＳＴＯＰ！",
+        "unsubscribe",
+        "停止联系",
+        "不要再联系我。",
+        "别再打了!!",
+    ],
 )
 def test_stop_keywords_are_recognised_in_every_form(message: str) -> None:
     assert ledger.stop_keyword(message) is not None

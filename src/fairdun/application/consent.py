@@ -587,14 +587,15 @@ def withhold_revoked(
     worker: str = "consent-recheck",
 ) -> tuple[Withheld, ...]:
     """Before a dispatch at ``now``: if the ledger changed since ``ledger`` was read, reloads it and fails, without
-    sending, every pending message due now that ``pack`` now denies for a withdrawn consent, a refusal or an
-    opt-out (error ``withheld at dispatch: RULE-ID: ...``), with one audit entry for them. Nothing enters the
-    contact history: nothing was sent. An unchanged ledger costs one small query."""
+    sending, every pending message (up to ``limit``; due now or later, each judged at its planned instant) that
+    ``pack`` now denies for a withdrawn consent, a refusal or an opt-out (error ``withheld at dispatch: RULE-ID:
+    ...``), with one audit entry for them. Nothing enters the contact history: nothing was sent. An unchanged
+    ledger costs one small query."""
     with uow_factory() as uow:
         if not ledger.refresh(uow):
             return ()
         out = []
-        for entry in uow.outbox.pending(limit, due_at=now):
+        for entry in uow.outbox.pending(limit):  # due now or later: each is judged at its own instant
             party = parties.get(entry.message.party) or uow.parties.get(entry.message.party)
             found = None if party is None else _verdict(pack, entry, party.role, ledger)
             if found is None or uow.outbox.claim(entry.key, worker, now) is None:
