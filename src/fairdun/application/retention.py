@@ -140,7 +140,7 @@ class SubjectRepository(Protocol):
 
     def records_of(self, party: str) -> Mapping[str, list[dict[str, Any]]]:
         """Everything stored under ``party``'s id, by category: ``contact_points`` (addresses opened, or
-        ``[erased]``), ``consents``, ``contact_history``, ``planned_contacts``, ``outbox``, ``access_log``."""
+        ``[erased]``), ``contact_history``, ``planned_contacts``, ``outbox``."""
         ...
 
     def is_shredded(self, party: str) -> bool: ...
@@ -178,12 +178,6 @@ class SubjectRepository(Protocol):
 
     def holds(self) -> tuple[RetentionHold, ...]:
         """Every hold, released ones included, by id."""
-        ...
-
-    def log_access(
-        self, *, actor: str, action: str, party: str, borrower: str, fields: Sequence[str], purpose: str, at: datetime
-    ) -> None:
-        """Appends an access-log row (PIPL Art. 45 / 57: who read whose data, which fields, why)."""
         ...
 
     def purgeable(

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fairdun.application.ports import Loan, Party, UnitOfWork
+from fairdun.application.ports import AccessAction, AccessRecord, Loan, Party, UnitOfWork
 from fairdun.application.retention import RecordType, RetentionPolicy, RetentionSchedule, years_before
 from fairdun.domain.cases import DisputeOpened, DisputeResolved
 from fairdun.domain.contact import Role
@@ -108,16 +108,10 @@ def _loans(uow: UnitOfWork, loans: Sequence[Loan], on: date) -> list[dict[str, A
 
 
 def _optional(uow: UnitOfWork, name: str, party: str) -> Any:
-    """Records another part of fairdun keeps about ``party`` when this database has it (identity fields,
-    refusals): ``uow.<name>.get(party)`` or ``uow.<name>.for_party(party)``; None when there is no such part."""
-    repository = getattr(uow, name, None)
-    if repository is None:
-        return None
-    for method in ("get", "for_party"):
-        read = getattr(repository, method, None)
-        if callable(read):
-            return _plain(read(party))
-    return None
+    """What another part of fairdun keeps about ``party`` when this version has it (the identity record):
+    ``uow.<name>.get(party)``; None when there is no such part."""
+    read = getattr(getattr(uow, name, None), "get", None)
+    return _plain(read(party)) if callable(read) else None
 
 
 def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, on: date) -> dict[str, Any]:
@@ -151,8 +145,9 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
             },
             "contact_points": records["contact_points"],
             "identity": None if erased else _optional(uow, "identities", party.id),
-            "consents": records["consents"],
-            "refusals": _optional(uow, "refusals", party.id),
+            "consents": _plain(list(uow.consents.history(party.id))),
+            "refusals": _plain([r for r in [uow.consents.refusal(party.id)] if r is not None]),
+            "opt_outs": _plain(list(uow.consents.opt_outs([party.id]))),
             "designated_contacts": [
                 {"slot": slot, "party": p.id, "relationship": p.relationship, "role": p.role.value}
                 for slot, p in enumerate(designated, 1)
@@ -166,17 +161,24 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
             "contact_history": records["contact_history"],
             "planned_contacts": records["planned_contacts"],
             "outbox": records["outbox"],
-            "access_log": records["access_log"],
+            "access_log": [
+                {k: v for k, v in _plain(r).items() if k not in ("kind", "party", "borrower")}
+                for r in uow.access_log.for_party(party.id)
+            ],
             "not_included": _not_included(party, designated),
         }
-        uow.subjects.log_access(
-            actor=actor,
-            action="export",
-            party=party.id,
-            borrower=party.borrower,
-            fields=["contact_points", "identity", "consents", "loans", "history", "outbox"],
-            purpose="data-subject access request (PIPL Arts. 44-45)",
-            at=at,
+        uow.access_log.record_many(
+            [
+                AccessRecord(
+                    at,
+                    actor,
+                    AccessAction.EXPORT,
+                    party.id,
+                    ("contact_points", "identity", "consents", "loans", "history", "outbox"),
+                    "data-subject access request (PIPL Arts. 44-45)",
+                    borrower=party.borrower,
+                )
+            ]
         )
         uow.audit.append(
             actor,

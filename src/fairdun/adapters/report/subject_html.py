@@ -17,6 +17,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("identity", "身份信息", "Identity"),
     ("consents", "同意记录", "Consents"),
     ("refusals", "拒绝联系记录", "Refusals of contact"),
+    ("opt_outs", "退订的渠道", "Channels opted out of"),
     ("designated_contacts", "指定联系人（仅列关系）", "People you designated (relationship only)"),
     ("loans", "借款", "Loans"),
     ("cases", "催收案件", "Collection cases"),

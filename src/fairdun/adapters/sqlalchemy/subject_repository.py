@@ -16,7 +16,6 @@ from fairdun.adapters.crypto.keyring import address_kind
 from fairdun.adapters.sqlalchemy.data_keys import ERASED, DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     CaseEventRow,
-    ConsentRow,
     ContactEventRow,
     ContactPointRow,
     LoanRow,
@@ -66,15 +65,6 @@ class SqlAlchemySubjectRepository:
                 }
                 for p, a in zip(points, addresses, strict=True)
             ],
-            "consents": [
-                {
-                    "purpose": c.purpose,
-                    "granted_at": _iso(c.granted_at),
-                    "withdrawn_at": _iso(c.withdrawn_at),
-                    "evidence": c.evidence,
-                }
-                for c in s.scalars(select(ConsentRow).where(ConsentRow.party == party).order_by(ConsentRow.id))
-            ],
             "contact_history": [
                 {
                     "id": e.id,
@@ -123,19 +113,6 @@ class SqlAlchemySubjectRepository:
                     "finished_at": _iso(r.finished_at),
                 }
                 for r, a in zip(outbox, outbox_addresses, strict=True)
-            ],
-            "access_log": [
-                {
-                    "at": _iso(r.at),
-                    "actor": r.actor,
-                    "action": r.action,
-                    "fields": [f for f in r.fields.split(",") if f],
-                    "purpose": r.purpose,
-                    "loan": r.loan,
-                }
-                for r in s.scalars(
-                    select(AccessLogRow).where(AccessLogRow.party == party).order_by(AccessLogRow.at, AccessLogRow.id)
-                )
             ],
         }
 
@@ -232,24 +209,6 @@ class SqlAlchemySubjectRepository:
     def holds(self) -> tuple[RetentionHold, ...]:
         return tuple(_hold(r) for r in self._session.scalars(select(RetentionHoldRow).order_by(RetentionHoldRow.id)))
 
-    # --- the access log ------------------------------------------------------------------------------------
-
-    def log_access(
-        self, *, actor: str, action: str, party: str, borrower: str, fields: Sequence[str], purpose: str, at: datetime
-    ) -> None:
-        self._session.add(
-            AccessLogRow(
-                at=_utc(at, "at"),
-                actor=actor,
-                action=action,
-                party=party,
-                borrower=borrower,
-                fields=",".join(fields)[:200],
-                purpose=purpose,
-            )
-        )
-        _flush(self._session, "access log entry by", actor)
-
     # --- the purge -----------------------------------------------------------------------------------------
 
     def purgeable(
@@ -321,13 +280,12 @@ _TARGETS: dict[RecordType, _Target] = {
     RecordType.ACCESS_LOG: (
         AccessLogRow.id, AccessLogRow.at, AccessLogRow.party, AccessLogRow.loan, (AccessLogRow.party.is_not(None),),
     ),
-    RecordType.CONSENTS: (ConsentRow.id, ConsentRow.withdrawn_at, ConsentRow.party, None, ()),
     RecordType.CASE_EVENTS: (CaseEventRow.seq, CaseEventRow.recorded_at, None, CaseEventRow.loan_id, ()),
 }  # fmt: skip
 """For each purgeable record type: its key, the instant its period counts from, its party and loan columns, and
 any further condition. The audit log and the ledger are absent: never purged."""
 
-_INTEGER_KEYS = {RecordType.ACCESS_LOG, RecordType.CONSENTS, RecordType.CASE_EVENTS}
+_INTEGER_KEYS = {RecordType.ACCESS_LOG, RecordType.CASE_EVENTS}
 
 
 def _hold(row: RetentionHoldRow) -> RetentionHold:
