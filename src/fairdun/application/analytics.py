@@ -11,16 +11,21 @@
   over all outbound calls to debtors;
 - **contact intensity**: outbound contacts about a loan per day it was delinquent (DPD > 0).
 
-Complaints per 10,000 contacts needs complaint records, which fairdun does not take in yet: the figure is None
-and the command says so rather than showing a zero.
+- **complaints per 10,000 contacts**: complaints received in the period (by the borrower's local date) per
+  10,000 outbound contacts, overall and per collector, per agency and per month. A contact counts for the
+  collector assigned to its case and the agency it was placed with on its local date (as ``audit export`` writes
+  them); a complaint counts for the collector and agency it names, else for those handling the case the day it
+  was received. Cases never assigned count under ``(unassigned)``, cases never placed under ``lender`` (in house).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
+from fairdun.application.contact_log import LENDER, _handlers
 from fairdun.application.ports import UnitOfWork
 from fairdun.domain.cases import PromiseStatus, bucket_events, case_history
 from fairdun.domain.contact import VOICE_CHANNELS, Direction, Outcome, Role
@@ -28,6 +33,21 @@ from fairdun.domain.delinquency import DEFAULT_BUCKETS, BucketTable, RollRates, 
 from fairdun.domain.errors import DomainError
 from fairdun.domain.ledger import LoanEvent, dpd_history
 from fairdun.policy.localtime import zone
+
+UNASSIGNED = "(unassigned)"
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRate:
+    """Complaints and outbound contacts of one collector, agency or month (``key``)."""
+
+    key: str
+    complaints: int
+    contacts: int
+
+    @property
+    def per_10k(self) -> Fraction | None:
+        return Fraction(self.complaints * 10_000, self.contacts) if self.contacts else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +67,16 @@ class PortfolioAnalytics:
     right_party_contacts: int
     contacts: int
     delinquent_loan_days: int
-    complaints_per_10k: Fraction | None = None
+    complaints: int = 0
+    complaints_by_category: tuple[tuple[str, int], ...] = ()
+    by_collector: tuple[ComplaintRate, ...] = ()
+    by_agency: tuple[ComplaintRate, ...] = ()
+    by_month: tuple[ComplaintRate, ...] = ()
+
+    @property
+    def complaints_per_10k(self) -> Fraction | None:
+        """Complaints received per 10,000 outbound contacts made in the period."""
+        return ComplaintRate("", self.complaints, self.contacts).per_10k
 
     @property
     def promise_kept_rate(self) -> Fraction | None:
@@ -107,6 +136,7 @@ def portfolio_analytics(
     since = datetime.combine(start, time(), UTC) - timedelta(days=1)
     until = datetime.combine(end + timedelta(days=2), time(), UTC)
     calls = rpc = contacts = 0
+    tally = _Tally()
     loan_ids = [loan.id for loan in loans]
     for first in range(0, len(loan_ids), 2000):
         for record in uow.contacts.history(debts=loan_ids[first : first + 2000], since=since, until=until):
@@ -116,9 +146,13 @@ def portfolio_analytics(
             if event.direction is not Direction.OUTBOUND or not start <= local <= end:
                 continue
             contacts += 1
+            tally.add(case_events.get(event.debt, ()), local, None, None, contacts=1)
             if party is not None and party.role is Role.DEBTOR and event.channel in VOICE_CHANNELS:
                 calls += 1
                 rpc += event.outcome is Outcome.CONVERSATION
+    tzs = {loan.id: p.tz if (p := parties.get(loan.borrower)) is not None else "Asia/Shanghai" for loan in loans}
+    categories = _complaints(uow, tzs, case_events, (start, end), tally)
+    received = sum(categories.values())
     return PortfolioAnalytics(
         start=start,
         end=end,
@@ -133,4 +167,63 @@ def portfolio_analytics(
         right_party_contacts=rpc,
         contacts=contacts,
         delinquent_loan_days=delinquent_days,
+        complaints=received,
+        complaints_by_category=tuple(sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))),
+        by_collector=tally.rates(tally.collectors),
+        by_agency=tally.rates(tally.agencies),
+        by_month=tally.rates(tally.months),
     )
+
+
+def _complaints(
+    uow: UnitOfWork,
+    tzs: Mapping[str, str],
+    case_events: Mapping[str, Sequence[object]],
+    period: tuple[date, date],
+    tally: _Tally,
+) -> dict[str, int]:
+    """Counts the complaints received in ``period`` (first and last day, the borrower's local dates) into
+    ``tally``; how many of each category."""
+    start, end = period
+    categories: dict[str, int] = {}
+    for complaint in uow.complaints.all():
+        intake = complaint.intake
+        local = intake.received_at.astimezone(zone(tzs.get(intake.loan, "Asia/Shanghai"))).date()
+        if not start <= local <= end:
+            continue
+        categories[intake.category.value] = categories.get(intake.category.value, 0) + 1
+        tally.add(case_events.get(intake.loan, ()), local, intake.collector, intake.agency, complaints=1)
+    return categories
+
+
+class _Tally:
+    """Complaints and contacts counted by collector, agency and month as the records are read."""
+
+    def __init__(self) -> None:
+        self.collectors: dict[str, list[int]] = {}
+        self.agencies: dict[str, list[int]] = {}
+        self.months: dict[str, list[int]] = {}
+
+    def add(
+        self,
+        case_events: Sequence[object],
+        on: date,
+        collector: str | None,
+        agency: str | None,
+        *,
+        complaints: int = 0,
+        contacts: int = 0,
+    ) -> None:
+        operator, org = _handlers(case_events, on)
+        for table, key in (
+            (self.collectors, collector or operator or UNASSIGNED),
+            (self.agencies, agency or org or LENDER),
+            (self.months, f"{on:%Y-%m}"),
+        ):
+            counts = table.setdefault(key, [0, 0])
+            counts[0] += complaints
+            counts[1] += contacts
+
+    @staticmethod
+    def rates(table: dict[str, list[int]]) -> tuple[ComplaintRate, ...]:
+        return tuple(ComplaintRate(key, c, n) for key, (c, n) in sorted(table.items()))

@@ -32,7 +32,9 @@ from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Sequence
+
+    from fairdun.application.analytics import ComplaintRate
 
 PURGE_ACTIONS = ("retention.purged",)
 """Audit actions after which an entry's rows may be gone entirely (a retention purge), not tampered with."""
@@ -249,9 +251,13 @@ def audit_portfolio(
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), after the first.")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of tables.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the tables and charts to this self-contained HTML file.")
+    ] = None,
 ) -> None:
     """Portfolio analytics of the book at FAIRDUN_DATABASE_URL for a period: roll-rate matrix, cure rate,
-    promise-to-pay kept rate, right-party contact rate, contact intensity (docs/audit.md)."""
+    promise-to-pay kept rate, right-party contact rate, contact intensity, complaints per 10,000 contacts
+    (docs/audit.md)."""
     from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
     from fairdun.application.analytics import portfolio_analytics  # noqa: PLC0415
     from fairdun.domain.errors import DomainError  # noqa: PLC0415
@@ -263,6 +269,13 @@ def audit_portfolio(
     except DomainError as exc:
         _fail(f"--to: {exc.problem}" if exc.field == "end" else str(exc))
     roll = figures.roll
+    if html is not None:
+        from fairdun.adapters.report.portfolio_html import write_portfolio  # noqa: PLC0415
+
+        try:
+            write_portfolio(figures, html)
+        except OSError as exc:
+            _fail(f"--html: {html}: cannot be written: {exc.strerror}")
     if as_json:
         document = {
             "from": first.isoformat(),
@@ -283,7 +296,12 @@ def audit_portfolio(
             if figures.right_party_contact_rate is None
             else float(figures.right_party_contact_rate),
             "contact_intensity": None if figures.contact_intensity is None else float(figures.contact_intensity),
-            "complaints_per_10k": None,
+            "complaints": figures.complaints,
+            "complaints_per_10k": _float(figures.complaints_per_10k),
+            "complaints_by_category": dict(figures.complaints_by_category),
+            "complaints_by_collector": _rates(figures.by_collector),
+            "complaints_by_agency": _rates(figures.by_agency),
+            "complaints_by_month": _rates(figures.by_month),
         }
         typer.echo(json.dumps(document, sort_keys=True))
         return
@@ -313,8 +331,34 @@ def audit_portfolio(
     table.add_row(
         "contact intensity (contacts per delinquent loan-day)", "—" if intensity is None else f"{float(intensity):.2f}"
     )
-    table.add_row("complaints per 10,000 contacts", "not recorded yet (no complaint intake)")
+    per_10k = figures.complaints_per_10k
+    table.add_row(
+        "complaints received / per 10,000 contacts",
+        f"{figures.complaints:,} / {'—' if per_10k is None else f'{float(per_10k):.2f}'}",
+    )
     console.print(table)
+    for title, rates in (
+        ("collector", figures.by_collector),
+        ("agency", figures.by_agency),
+        ("month", figures.by_month),
+    ):
+        breakdown = Table(title=f"Complaints per 10,000 contacts by {title}")
+        for column in (title, "complaints", "contacts", "per 10,000"):
+            breakdown.add_column(column, justify="left" if column == title else "right")
+        for r in rates:
+            rate = "—" if r.per_10k is None else f"{float(r.per_10k):.2f}"
+            breakdown.add_row(r.key, f"{r.complaints:,}", f"{r.contacts:,}", rate)
+        console.print(breakdown)
+    if html is not None:
+        console.print(f"written: {html}")
+
+
+def _float(value: Fraction | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _rates(rates: Sequence[ComplaintRate]) -> dict[str, dict[str, float | int | None]]:
+    return {r.key: {"complaints": r.complaints, "contacts": r.contacts, "per_10k": _float(r.per_10k)} for r in rates}
 
 
 def _day(text: str, option: str) -> date:
