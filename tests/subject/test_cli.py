@@ -1,0 +1,124 @@
+"""``fairdun subject`` and ``fairdun retention`` through Typer's runner, on both databases: files written, holds
+set and released, refusals exit 1 with the reason, and every error is one line with exit status 2."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from fairdun.cli.main import app
+from tests.persistence.conftest import Database
+
+from .conftest import Book
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(database: Database, book: Book) -> dict[str, str]:
+    return {
+        "FAIRDUN_DATABASE_URL": database.url.render_as_string(hide_password=False),
+        "FAIRDUN_MASTER_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "COLUMNS": "200",
+    }
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_subject_export_writes_the_json_and_the_html_page(env: dict[str, str], book: Book, tmp_path: Path) -> None:
+    borrower = book.borrower(0)
+    code, out, err = invoke(env, "subject", "export", borrower.id, "--by", "dpo-01", "--out", str(tmp_path / "x"))
+    assert code == 0, err
+    assert json.loads(out)["party"] == borrower.id
+    document = json.loads((tmp_path / "x" / f"{borrower.id}.json").read_text("utf-8"))
+    assert document["contact_points"][0]["address"] == borrower.phone
+    assert "<!DOCTYPE html>" in (tmp_path / "x" / f"{borrower.id}.html").read_text("utf-8")
+
+
+def test_subject_erase_refused_exits_1_with_the_reason_and_a_hold_can_be_set_and_released(
+    env: dict[str, str], book: Book
+) -> None:
+    borrower = book.borrower(1)
+    code, out, err = invoke(env, "subject", "erase", borrower.id, "--by", "dpo-01", "--reason", "DSR-1")
+    assert code == 1
+    assert json.loads(out)["status"] == "refused"
+    assert "Art. 13(2)" in err
+
+    contact = book.contacts_of(borrower.id)[0]
+    code, out, _ = invoke(
+        env, "retention", "hold", borrower.id, "--reason", "court order 7", "--until", "2027-01-01", "--by", "cco"
+    )
+    assert code == 0
+    hold = json.loads(out)["id"]
+    code, out, err = invoke(
+        env, "subject", "erase", contact, "--by", "dpo-01", "--reason", "DSR-2", "--on", "2026-09-01"
+    )
+    assert code == 1
+    assert "court order 7" in err
+    assert invoke(env, "retention", "release", str(hold), "--by", "cco")[0] == 0
+    code, out, err = invoke(
+        env, "subject", "erase", contact, "--by", "dpo-01", "--reason", "DSR-2", "--on", "2026-09-01"
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "erased"
+    with book.engine.connect() as connection:
+        actions = [a for (a,) in connection.execute(text("SELECT action FROM audit_log ORDER BY seq"))]
+    assert actions[-5:] == [
+        "subject.erasure_refused", "retention.hold_set", "subject.erasure_refused", "retention.hold_released",
+        "subject.erased",
+    ]  # fmt: skip
+
+
+def test_retention_show_and_purge_print_json(env: dict[str, str]) -> None:
+    code, out, _ = invoke(env, "retention", "show", "--json")
+    assert code == 0
+    assert {p["record"] for p in json.loads(out)["policies"]} >= {"contact_history", "audit_log"}
+    code, out, _ = invoke(env, "retention", "show")
+    assert "contact_history: delete, 5 years" in out
+    code, out, _ = invoke(env, "retention", "purge", "--on", "2026-09-01", "--dry-run")
+    assert code == 0
+    assert json.loads(out)["dry_run"] is True
+
+
+def test_subject_correct_from_the_command_line(env: dict[str, str], book: Book) -> None:
+    borrower = book.borrower(2)
+    args = ["subject", "correct", borrower.id, "--field", "phone", "--value", "+8613800009998", "--by", "dpo-01"]
+    code, out, err = invoke(env, *args, "--reason", "DSR-3")
+    assert code == 0, err
+    assert json.loads(out)["corrected"] == f"{borrower.id}/phone"
+    assert "13800009998" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["subject", "export", "B404", "--by", "dpo", "--out", "OUT"], "party: no party 'B404'"),
+        (["subject", "erase", "B000001", "--by", "dpo", "--reason", " "], "reason: "),
+        (["subject", "erase", "B000001", "--by", " ", "--reason", "x"], "by: "),
+        (
+            ["subject", "correct", "B000001", "--field", "phone", "--value", "1", "--by", "d", "--reason", "r"],
+            "phone: ",
+        ),
+        (["subject", "correct", "B000001", "--field", "iq", "--value", "1", "--by", "d", "--reason", "r"], "field: "),
+        (["retention", "purge", "--on", "yesterday"], "on: expected a date"),
+        (["retention", "hold", "B404", "--reason", "r", "--until", "2027-01-01", "--by", "c"], "party: no party"),
+        (["retention", "release", "999", "--by", "c"], "hold: no active hold 999"),
+        (["retention", "show", "--policies", "/nonexistent.toml"], "/nonexistent.toml: cannot be read"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    code, out, err = invoke(env, *args)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("fairdun: error: ")
+    assert message in err
