@@ -20,6 +20,7 @@ from fairdun.cli import gate_demo
 from fairdun.cli.audit import audit_app
 from fairdun.cli.borrower import borrower_app
 from fairdun.cli.complaint import complaint_app
+from fairdun.cli.consent import consent_app, contact_app, inbound_app, notice_app
 from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.keys import keys_app
 from fairdun.cli.screen import screen_app
@@ -59,6 +60,10 @@ app.add_typer(complaint_app, name="complaint")
 app.add_typer(subject_app, name="subject")
 app.add_typer(retention_app, name="retention")
 app.add_typer(borrower_app, name="borrower")
+app.add_typer(notice_app, name="notice")
+app.add_typer(consent_app, name="consent")
+app.add_typer(contact_app, name="contact")
+app.add_typer(inbound_app, name="inbound")
 
 
 def fail(message: str) -> NoReturn:
