@@ -72,11 +72,15 @@ class Book:
         return next(x.id for x in self.portfolio.loans if x.borrower_id == borrower)
 
 
+def make_book(engine: Engine, borrowers: int, seed: int) -> Book:
+    portfolio = generate_portfolio(borrowers, seed, START)
+    load_book(lambda: SqlAlchemyUnitOfWork(engine), portfolio, seed)
+    return Book(engine, portfolio)
+
+
 @pytest.fixture
 def book(engine: Engine) -> Book:
-    portfolio = generate_portfolio(8, 11, START)
-    load_book(lambda: SqlAlchemyUnitOfWork(engine), portfolio, 11)
-    return Book(engine, portfolio)
+    return make_book(engine, 8, 11)
 
 
 def days_before(day: date, n: int) -> datetime:
