@@ -31,6 +31,7 @@ TABLES = {
     "data_keys", "audit_log", "templates", "template_transitions",
     "access_log",
     "party_profiles",
+    "retention_holds", "erasures",
 }  # fmt: skip
 
 
