@@ -159,8 +159,6 @@ def _promises_figure(figures: PortfolioAnalytics) -> str:
         ("未兑现 / Broken", figures.promises_broken),
         ("待定 / Pending", figures.promises_pending),
     ]
-    if not figures.promises_made:
-        return _figure("promises", title, None, None)
     chart = _Chart(
         "promises", title, "Horizontal bars: promises to pay made in the period, kept, broken and pending.",
         "承诺数 / Promises", "状态 / Status", width=480,
