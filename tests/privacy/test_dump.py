@@ -1,6 +1,7 @@
 """The dump test: a fictional portfolio goes through a day of the cycle; then the SQLite file, byte for byte, and
 a ``pg_dump`` of the PostgreSQL schema hold none of its phone numbers, e-mail addresses, names or resident ID
-numbers, in text or in hex (how ``pg_dump`` writes ``bytea``), while the repositories still return the addresses.
+numbers, in text or in hex (how ``pg_dump`` writes ``bytea``), while the repositories still return the addresses,
+the names and the resident ID numbers (stored sealed since migration 0007), and find a borrower by ID number.
 
 Under ``CI=true`` the PostgreSQL half must run: an unreachable server fails (the fixtures' rule), and so does a
 missing ``pg_dump``."""
@@ -105,6 +106,15 @@ def test_a_dump_of_the_database_holds_no_personal_data(database: Database, cycle
         addresses = {p.address for p in uow.parties.contact_points()}
     assert data["email"] <= addresses
     assert {p for p in data["phone"] if p.startswith("+")} <= addresses
+    # So are the names and resident ID numbers: stored, sealed, and found by keyed blind index.
+    with factory(engine)() as uow:
+        identities = [
+            uow.identities.get(p) for p in [b.id for b in portfolio.borrowers] + [c.id for c in portfolio.contacts]
+        ]
+        first = portfolio.borrowers[0]
+        assert uow.identities.find_by_resident_id(first.resident_id) == (first.id,)
+    assert {i.name for i in identities if i is not None} == data["name"]
+    assert {i.resident_id for i in identities if i is not None and i.resident_id} == data["resident_id"]
 
     everything = dump(database, engine)
     assert b"B000001" in everything  # the dump is of this book: its opaque ids are there
@@ -114,7 +124,10 @@ def test_a_dump_of_the_database_holds_no_personal_data(database: Database, cycle
 def test_the_dump_check_finds_a_number_left_in_clear(database: Database, cycled: tuple[Engine, Portfolio]) -> None:
     engine, portfolio = cycled
     phone, email = portfolio.borrowers[0].phone, portfolio.borrowers[1].email
+    name, resident_id = portfolio.borrowers[2].name, portfolio.borrowers[3].resident_id
     with engine.begin() as connection:
+        connection.execute(text("UPDATE parties SET relationship = :leak WHERE id = 'B000001'"), {"leak": name})
+        connection.execute(text("UPDATE parties SET risk_tier = :leak WHERE id = 'B000002'"), {"leak": resident_id})
         connection.execute(
             text("UPDATE outbox SET body = :leak WHERE id = (SELECT MIN(id) FROM outbox)"), {"leak": phone}
         )
@@ -122,3 +135,5 @@ def test_the_dump_check_finds_a_number_left_in_clear(database: Database, cycled:
     found = leaks(dump(database, engine), personal_data(portfolio))
     assert f"phone: {phone}" in found
     assert f"email: {email}" in found
+    assert f"name: {name}" in found
+    assert f"resident_id: {resident_id}" in found

@@ -25,7 +25,7 @@ from fairdun.application.access_control import register_demo_staff
 from fairdun.application.channels import Channel
 from fairdun.application.cycle import Book, CycleConfig, DayReport, SimulatedChannel, run_day
 from fairdun.application.demo_templates import APPROVER, demo_templates
-from fairdun.application.ports import ConsentRecord, ContactPoint, Loan, Party, UnitOfWork
+from fairdun.application.ports import ConsentRecord, ContactPoint, Loan, Party, PartyIdentity, UnitOfWork
 from fairdun.application.report_data import ContactCounts, RuleDenials, StrategyRun, SummaryRow
 from fairdun.application.synthetic import (
     CHINA,
@@ -97,12 +97,16 @@ def _store(uow: UnitOfWork, portfolio: Portfolio, pack: str) -> None:
     parties: list[Party] = []
     points: list[ContactPoint] = []
     consents: list[ConsentRecord] = []
+    # Names and resident ID numbers are stored sealed, like the addresses (one bulk INSERT; docs/identity.md).
+    identities: list[PartyIdentity] = []
     for b in portfolio.borrowers:
         parties.append(Party(b.id, b.id, Role.DEBTOR, b.tz, None, STRATEGY_TIER[b.risk_tier]))
+        identities.append(PartyIdentity(b.id, b.name, b.resident_id))
         points.append(ContactPoint(f"{b.id}/phone", b.id, b.phone, PHONE, 0))
         points.append(ContactPoint(f"{b.id}/email", b.id, b.email, MAIL, 1))
     for c in portfolio.contacts:
         parties.append(Party(c.id, c.borrower_id, Role.CONTACT, "Asia/Shanghai", c.relationship.value))
+        identities.append(PartyIdentity(c.id, c.name))
         points.append(ContactPoint(f"{c.id}/phone", c.id, c.phone, CONTACT_PHONE, 0))
         consent = c.consent
         consents.append(
@@ -116,6 +120,7 @@ def _store(uow: UnitOfWork, portfolio: Portfolio, pack: str) -> None:
         [Loan(x.id, x.product_code, x.borrower_id, x.amount, x.disbursed_on, x.schedule) for x in portfolio.loans]
     )
     uow.parties.add_many(parties, points, consents)
+    uow.identities.add_many(identities)
     # Linted without the screener (the application cannot load lexicons); a test screens every one of them.
     at = datetime.combine(portfolio.history_start, time(9), CHINA)
     register_approved(uow, demo_templates(pack), approver=APPROVER, at=at)
