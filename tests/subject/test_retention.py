@@ -3,15 +3,18 @@ batches, keeping rows under a hold, never the audit log or the ledger."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import text
 
 from fairdun.adapters.sqlalchemy.audit_log import verify_log
 from fairdun.application import subject_rights
+from fairdun.application.audit_trail import CONTACTS, contacts_digest, verify_records
+from fairdun.application.ports import ContactRecord
 from fairdun.application.retention import PurgeAction, RecordType, RetentionError, purge
 from fairdun.config.retention import load_retention, parse_retention
+from fairdun.domain.contact import Channel, ContactEvent, Direction, Outcome
 
 from .conftest import AT, SCHEDULE, START, Book, days_before
 
@@ -122,3 +125,32 @@ def test_case_events_are_purged_only_for_loans_paid_off(book: Book) -> None:
         left = {loan for (loan,) in connection.execute(text("SELECT loan_id FROM case_events"))}
     assert book.loan_of(owing.id) in left
     assert book.loan_of(paid.id) not in left
+
+
+def test_a_batch_an_audit_entry_vouches_for_is_purged_whole_or_not_at_all(book: Book) -> None:
+    borrower = book.borrower(5)
+    loan = book.loan_of(borrower.id)
+
+    def record(record_id: str, at: datetime) -> ContactRecord:
+        address = f"{borrower.id}/phone"
+        event = ContactEvent(at, loan, borrower.id, address, Channel.SMS, Direction.OUTBOUND, Outcome.DELIVERED)
+        return ContactRecord(record_id, event)
+
+    with book.uow() as uow:
+        for name, times in (("whole", (OLD, OLD)), ("split", (OLD, RECENT))):
+            records = [record(f"{name}-{n}", at) for n, at in enumerate(times)]
+            receipt = uow.audit.append(
+                "system:cycle", CONTACTS, loan,
+                {"count": len(records), "digest": contacts_digest(records)}, at=AT,
+            )  # fmt: skip
+            uow.contacts.add_many(records, audit_seq=receipt.seq)
+        uow.commit()
+
+    run(book)
+
+    assert {"whole-0", "whole-1"}.isdisjoint(history_ids(book))
+    assert {"split-0", "split-1"} <= history_ids(book)  # one row still in its period keeps the batch
+    with book.uow() as uow:
+        check = verify_records(uow, purge_actions=("retention.purged",))
+    assert check.ok, check.problems
+    assert check.purged == 1

@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, delete, select, update
+from sqlalchemy import ColumnElement, Table, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fairdun.adapters.crypto.keyring import address_kind
@@ -232,6 +232,17 @@ class SqlAlchemySubjectRepository:
             conditions.append(loan.not_in(list(keep_loans)))
         if among_loans is not None and loan is not None:
             conditions.append(loan.in_(list(among_loans)))
+        vouched = _VOUCHED.get(record)
+        if vouched is not None:
+            # An audit entry vouches for a whole batch of rows (its count and digest): purge a batch whole or not
+            # at all, so `audit verify --records` sees it purged, never altered.
+            blocked: list[ColumnElement[bool]] = [instant >= _utc(before, "before")]
+            if party is not None and keep_parties:
+                blocked.append(party.in_(list(keep_parties)))
+            if loan is not None and keep_loans:
+                blocked.append(loan.in_(list(keep_loans)))
+            kept = select(vouched).where(vouched.is_not(None), or_(*blocked))
+            conditions.append(or_(vouched.is_(None), vouched.not_in(kept)))
         if record is RecordType.CASE_EVENTS and keep_parties:
             # A case event has no party column: its loan's borrower decides.
             held = select(LoanRow.id).where(LoanRow.borrower.in_(list(keep_parties)))
@@ -284,6 +295,12 @@ _TARGETS: dict[RecordType, _Target] = {
 }  # fmt: skip
 """For each purgeable record type: its key, the instant its period counts from, its party and loan columns, and
 any further condition. The audit log and the ledger are absent: never purged."""
+
+_VOUCHED: dict[RecordType, InstrumentedAttribute[Any]] = {
+    RecordType.CONTACT_HISTORY: ContactEventRow.audit_seq,
+    RecordType.PLANNED_CONTACTS: PlannedContactRow.audit_seq,
+}
+"""The record types whose rows an audit entry vouches for in batches (migration 0013)."""
 
 _INTEGER_KEYS = {RecordType.ACCESS_LOG, RecordType.CASE_EVENTS}
 
