@@ -46,7 +46,7 @@ def test_the_parties_read_in_the_window_and_not_one_read_a_second_outside_it(see
     assert [a.party for a in found] == ["B1", "B2"]
     b1, b2 = found
     assert (b1.borrower, b1.reads, b1.first, b1.last) == ("B1", 2, FROM, FROM + timedelta(minutes=30))
-    assert b1.fields == ("email", "phone")
+    assert b1.fields == ("email", "name", "phone", "resident_id")
     assert b1.actions == ("unmask", "view")
     assert (b2.borrower, b2.reads, b2.first, b2.last) == ("B2", 1, TO, TO)
     assert [a.party for a in incident(seeded, AUDITOR.id)] == ["B3"]

@@ -28,9 +28,11 @@ from tests.access_log.people import (
     BORROWER,
     COLLECTOR,
     EMAILS,
+    NAME_B1,
     OTHER_AGENT,
     OTHER_COLLECTOR,
     PHONES,
+    RESIDENT_ID_B1,
     SUPERVISOR,
     seed,
 )
@@ -60,15 +62,22 @@ def view(engine: Engine, user: User, party: str, **kw: object) -> object:
 def test_a_view_is_masked_by_default_and_logged_as_a_view(seeded: Engine) -> None:
     shown = view_party(SqlAlchemyUnitOfWork(seeded), SUPERVISOR, "B1", at=AT)
     values = {f.field: f.value for f in shown.fields}
-    assert values == {"phone": "138****1234", "email": "b***@example.com"}
+    assert values == {
+        "name": "张*",
+        "resident_id": "110105********1239",
+        "phone": "138****1234",
+        "email": "b***@example.com",
+    }
     assert not any(f.clear for f in shown.fields)
     assert PHONES["B1"] not in str(shown)
+    assert NAME_B1 not in str(shown)
+    assert RESIDENT_ID_B1 not in str(shown)
     assert EMAILS["B1"] not in str(shown)
     (row,) = log_of(seeded, "B1")
     assert (row.actor, row.action, row.fields, row.borrower) == (
         SUPERVISOR.id,
         AccessAction.VIEW,
-        ("email", "phone"),
+        ("email", "name", "phone", "resident_id"),
         "B1",
     )
     assert not [a for a in audit_actions(seeded) if a[1] == UNMASK_AUDIT]
@@ -90,7 +99,12 @@ def test_an_unmask_by_the_assigned_collector_shows_values_logs_the_reason_and_au
     shown = view_party(
         SqlAlchemyUnitOfWork(seeded), COLLECTOR, "B1", at=AT, unmask=True, reason="debtor asked for a callback"
     )
-    assert {f.field: f.value for f in shown.fields} == {"phone": PHONES["B1"], "email": EMAILS["B1"]}
+    assert {f.field: f.value for f in shown.fields} == {
+        "name": NAME_B1,
+        "resident_id": RESIDENT_ID_B1,
+        "phone": PHONES["B1"],
+        "email": EMAILS["B1"],
+    }
     assert shown.loan == "L1"
     (row,) = log_of(seeded, "B1")
     assert (row.action, row.purpose, row.loan) == (AccessAction.UNMASK, "debtor asked for a callback", "L1")
@@ -100,6 +114,8 @@ def test_an_unmask_by_the_assigned_collector_shows_values_logs_the_reason_and_au
     assert '"phone"' in detail
     assert PHONES["B1"] not in detail
     assert EMAILS["B1"] not in detail
+    assert NAME_B1 not in detail
+    assert RESIDENT_ID_B1 not in detail
     assert verify_log(seeded).ok
 
 
@@ -157,7 +173,7 @@ def test_an_auditor_sees_masked_values_but_may_not_unmask(seeded: Engine) -> Non
 
 def test_a_borrower_sees_their_own_record_and_no_one_elses(seeded: Engine) -> None:
     shown = view_party(SqlAlchemyUnitOfWork(seeded), BORROWER, "B1", at=AT)
-    assert {f.field for f in shown.fields} == {"phone", "email"}
+    assert {f.field for f in shown.fields} == {"name", "resident_id", "phone", "email"}
     with pytest.raises(AccessDeniedError):
         view(seeded, BORROWER, "B1-C1")
 
@@ -210,3 +226,14 @@ def test_masking_keeps_only_what_identifies_a_value_to_someone_who_knows_it(
     field: str, value: str, masked: str
 ) -> None:
     assert mask(field, value) == masked
+
+
+def test_what_an_agency_sees_is_what_its_placement_shares(seeded: Engine) -> None:
+    with SqlAlchemyUnitOfWork(seeded) as uow:
+        uow.case_events.append("L1", PlacedWithAgency(AT.date(), "AG-2"), recorded_at=AT)
+        uow.commit()
+    shown = view_party(SqlAlchemyUnitOfWork(seeded), OTHER_AGENT, "B1", at=AT)
+    assert sorted(f.field for f in shown.fields) == ["email", "phone"]
+    assert shown.withheld == ("name", "resident_id")
+    with pytest.raises(AccessDeniedError):
+        view(seeded, COLLECTOR, "B1")  # placed elsewhere: no longer the in-house collector's

@@ -25,11 +25,15 @@ from datetime import datetime
 from fairdun.application.ports import AccessAction, AccessRecord, OutboxEntry, Party, UnitOfWork
 from fairdun.domain import identity
 from fairdun.domain.access import AccessDeniedError, Permission, User, UserRole, allowed, sees_case
-from fairdun.domain.agency import MINIMAL_SHARE
 from fairdun.domain.cases import CaseEvent, CollectorAssigned, Cured, PlacedWithAgency, RecalledFromAgency
 from fairdun.domain.identity import PersonalField
 
 PHONE, EMAIL, POSTAL_ADDRESS = PersonalField.PHONE.value, PersonalField.EMAIL.value, PersonalField.POSTAL_ADDRESS.value
+NAME, RESIDENT_ID, BANK_ACCOUNT = (
+    PersonalField.NAME.value,
+    PersonalField.RESIDENT_ID.value,
+    PersonalField.BANK_ACCOUNT.value,
+)
 FIELDS = tuple(f.value for f in PersonalField)
 """The personal fields a view can show, by the names the access log uses."""
 
@@ -212,14 +216,24 @@ def holders(events: Iterable[CaseEvent]) -> tuple[str | None, str | None]:
 
 
 def agency_fields(uow: UnitOfWork, agency: str) -> frozenset[str]:
-    """The fields a placement with ``agency`` shares. Until agencies are stored with their shared fields, the
-    minimum (``fairdun.domain.agency.MINIMAL_SHARE``: name and phone)."""
-    return MINIMAL_SHARE
+    """The fields a placement with ``agency`` shares (``Agency.shared_fields``; ``name`` and ``phone`` unless the
+    lender recorded more). An agency not on record shares nothing: fail closed."""
+    found = uow.access.agency(agency)
+    return frozenset() if found is None else frozenset(found.shared_fields)
 
 
 def _held(uow: UnitOfWork, party: Party) -> list[tuple[str, str, str]]:
-    """Every personal field held about ``party``: (field, where, value)."""
-    return [(field_of(p.address), p.ref, p.address) for p in uow.parties.points_of(party.id)]
+    """Every personal field held about ``party``: (field, where, value): its identity (name, resident ID number,
+    bank account, postal address) and its contact points. An erased party holds nothing readable."""
+    held: list[tuple[str, str, str]] = []
+    who = uow.identities.get(party.id)
+    if who is not None and not who.erased:
+        for field in (NAME, RESIDENT_ID, BANK_ACCOUNT, POSTAL_ADDRESS):
+            value = getattr(who, field)
+            if value is not None:
+                held.append((field, f"{party.id}/{field}", value))
+    held.extend((field_of(p.address), p.ref, p.address) for p in uow.parties.points_of(party.id))
+    return held
 
 
 # --- system reads -------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ class SqlAlchemyAccessLog:
         if not records:
             return
         try:
-            self._session.execute(insert(AccessLogRow.__table__), [_values(r) for r in records])
+            self._session.execute(insert(AccessLogRow), [_values(r) for r in records])
         except IntegrityError as exc:
             raise ConflictError("access log entry by", records[0].actor, _integrity_problem(exc)) from exc
 
