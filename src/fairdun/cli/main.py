@@ -23,6 +23,7 @@ from fairdun.cli.complaint import complaint_app
 from fairdun.cli.consent import consent_app, contact_app, inbound_app, notice_app
 from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_app
 from fairdun.cli.keys import keys_app
+from fairdun.cli.person import incident_app, person_app
 from fairdun.cli.screen import screen_app
 from fairdun.cli.subject import retention_app, subject_app
 from fairdun.cli.template import template_app
@@ -64,6 +65,8 @@ app.add_typer(notice_app, name="notice")
 app.add_typer(consent_app, name="consent")
 app.add_typer(contact_app, name="contact")
 app.add_typer(inbound_app, name="inbound")
+app.add_typer(person_app, name="person")
+app.add_typer(incident_app, name="incident")
 
 
 def fail(message: str) -> NoReturn:
