@@ -33,8 +33,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 
+from fairdun.domain import identity
 from fairdun.domain.contact import Consent
 from fairdun.domain.errors import DomainError
+from fairdun.domain.identity import resident_id_check
 from fairdun.domain.ledger import PaymentReceived
 from fairdun.domain.loans import Installment, Product, RepaymentMethod, build_schedule
 from fairdun.domain.money import ZERO, quantize
@@ -232,27 +234,15 @@ class Portfolio:
 
 # --- resident ID numbers (GB 11643-1999) --------------------------------------------------------------------
 
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2
-_ID_CHECK = "10X98765432"  # the check character for each value of the weighted sum mod 11
-
-
-def resident_id_check(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of the first 17 digits of a resident ID (``0``-``9`` or ``X``)."""
-    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise DomainError("resident_id", f"needs exactly 17 digits before the check character, got {first17!r}")
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
-
 
 def validate_resident_id(value: str) -> bool:
-    """Whether ``value`` is well formed: 17 digits, a real birth date (1900 or later) in places 7-14 and the
-    right check character (``X`` upper case). It says nothing about whether such a person exists."""
-    if len(value) != 18 or not value[:17].isascii() or not value[:17].isdigit() or value[0] == "0":
-        return False
+    """Whether ``value`` is well formed: 17 digits, a known province code, a real birth date (1900 or later) in
+    places 7-14 and the right check character (``X`` upper case). It says nothing about whether such a person
+    exists. The rules are :func:`fairdun.domain.identity.validate_resident_id`'s, less the date of today."""
     try:
-        born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
-    except ValueError:
+        return identity.validate_resident_id(value, today=date.max) == value
+    except DomainError:
         return False
-    return born.year >= 1900 and value[17] == resident_id_check(value[:17])
 
 
 def _resident_id(rng: random.Random, region: Region, born: date) -> str:
