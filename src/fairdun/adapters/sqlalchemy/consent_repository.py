@@ -84,10 +84,20 @@ class SqlAlchemyConsentRepository:
         )
 
     def consents(self, parties: Collection[str] | None = None) -> tuple[ConsentRecord, ...]:
-        query = (
-            select(ConsentRow).order_by(ConsentRow.granted_at, ConsentRow.id).execution_options(populate_existing=True)
-        )
-        return tuple(consent_record(row) for row in self._rows(query, ConsentRow.party, parties))
+        # Columns, not ORM objects: the cycle reads every consent of the book when it loads.
+        t = ConsentRow.__table__.c
+        query = select(
+            t.party, t.purpose, t.granted_at, t.withdrawn_at, t.evidence, t.notice_version, t.channel,
+            t.withdrawal_channel, t.withdrawal_evidence, t.id,
+        ).order_by(t.granted_at, t.id)  # fmt: skip
+        if parties is None:
+            return tuple(_from_columns(row) for row in self._session.execute(query))
+        wanted = list(dict.fromkeys(parties))
+        out: list[ConsentRecord] = []
+        for first in range(0, len(wanted), _CHUNK):
+            chunk = query.where(t.party.in_(wanted[first : first + _CHUNK]))
+            out.extend(_from_columns(row) for row in self._session.execute(chunk))
+        return tuple(sorted(out, key=lambda c: (c.granted_at, c.id or 0)))
 
     # --- refusals and opt-outs --------------------------------------------------------------------------------
 
@@ -178,6 +188,34 @@ def consent_record(row: ConsentRow) -> ConsentRecord:
         row.withdrawal_channel,
         row.withdrawal_evidence,
         row.id,
+    )
+
+
+def _from_columns(row: Any) -> ConsentRecord:
+    """A record from the columns ``consents()`` selects, in the record's field order."""
+    (
+        party,
+        purpose,
+        granted_at,
+        withdrawn_at,
+        evidence,
+        notice,
+        channel,
+        withdrawal_channel,
+        withdrawal_evidence,
+        key,
+    ) = row
+    return ConsentRecord(
+        party,
+        purpose,
+        granted_at,
+        withdrawn_at,
+        evidence,
+        notice,
+        channel,
+        withdrawal_channel,
+        withdrawal_evidence,
+        key,
     )
 
 
