@@ -257,8 +257,7 @@ def render_portfolio(figures: PortfolioAnalytics, *, generated_at: datetime) -> 
         "<h2>逾期迁移 / Roll rates</h2>",
         _roll_figure(figures),
         "<h2>催收效果 / Collection results</h2>",
-        f'<div class="grid">{_rates_figure(figures)}{_promises_figure(figures)}</div>',
-        _intensity_figure(figures),
+        f'<div class="grid">{_rates_figure(figures)}{_promises_figure(figures)}{_intensity_figure(figures)}</div>',
         "<h2>投诉 / Complaints per 10,000 contacts</h2>",
         '<p class="note">投诉按收到日期（借款人当地时间）计入；联络按其当地日期计入催收员与机构。 / A complaint counts '
         "for the collector and agency it names, else those handling the case the day it was received; a contact "
