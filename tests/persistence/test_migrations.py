@@ -32,6 +32,7 @@ TABLES = {
     "access_log",
     "party_profiles",
     "retention_holds", "erasures",
+    "complaints", "complaint_contacts", "complaint_transitions",
 }  # fmt: skip
 
 
