@@ -135,6 +135,8 @@ def without_consent_field(name: str) -> dict[str, Any]:
         (record(contacts=[{**contact(0), "phone": "12345"}]), r"contacts\[0\].phone: not a valid number"),
         (record(contacts=[contact(0), {**contact(1), "id": "B000123-C1"}]), "contacts: two people with one id"),
         ({"name": "张三"}, "id: a borrower id is text"),
+        (record(contacts=[{k: v for k, v in contact(0).items() if k != "name"}]), r"contacts\[0\].name: missing"),
+        (record(name=None), "borrower B000123: name: expected text"),
     ],
 )
 def test_a_bad_record_is_refused_naming_the_borrower_and_field(bad: dict[str, Any], problem: str) -> None:

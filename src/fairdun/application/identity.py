@@ -16,7 +16,7 @@ passes as it is; nothing "merely possible" is let through.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -140,7 +140,9 @@ def parse_borrower(raw: Any, *, today: date, max_contacts: int) -> BorrowerRecor
         raise RegistrationError(f"id: a borrower id is text of 1 to {ID_MAX} characters")
     borrower = borrower.strip()
     where = f"borrower {borrower}"
-    _refuse_unknown(raw, _BORROWER_FIELDS, where, "")
+    unknown = _unknown(raw, _BORROWER_FIELDS, "")
+    if unknown is not None:
+        raise RegistrationError(f"{where}: {unknown}")
     contacts_raw = raw.get("contacts", [])
     if not isinstance(contacts_raw, list):
         raise RegistrationError(f"{where}: contacts: a list of designated contacts")
@@ -173,22 +175,25 @@ def parse_borrower(raw: Any, *, today: date, max_contacts: int) -> BorrowerRecor
     return record
 
 
-def _refuse_unknown(raw: Mapping[str, Any], known: frozenset[str], where: str, prefix: str) -> None:
+def _unknown(raw: Mapping[str, Any], known: frozenset[str], prefix: str) -> str | None:
+    """The refusal of a field fairdun does not take, or None. Address-book fields are named as such: fairdun has
+    nowhere to put them, and the lender should learn the data should never have been collected."""
     unknown = sorted(set(raw) - known)
     address_book = [k for k in unknown if k in ADDRESS_BOOK_FIELDS]
     if address_book:
-        raise RegistrationError(
-            f"{where}: {prefix}{address_book[0]} is address-book data, which fairdun never holds: only the contacts"
-            " the borrower designated, each with their own consent (PIPL Art. 6, minimum necessary)"
+        return (
+            f"{prefix}{address_book[0]} is address-book data, which fairdun never holds: only the contacts the"
+            " borrower designated, each with their own consent (PIPL Art. 6, minimum necessary)"
         )
     if unknown:
-        raise RegistrationError(f"{where}: {prefix}{unknown[0]}: unknown field (known: {', '.join(sorted(known))})")
+        return f"{prefix}{unknown[0]}: unknown field (known: {', '.join(sorted(known))})"
+    return None
 
 
-def _text(raw: Mapping[str, Any], field: str) -> str:
-    if field not in raw:
-        raise DomainError(field, "missing")
-    return _item(raw[field], field)
+def _text(raw: Mapping[str, Any], key: str, field: str | None = None) -> str:
+    if key not in raw:
+        raise DomainError(field or key, "missing")
+    return _item(raw[key], field or key)
 
 
 def _item(value: Any, field: str) -> str:
@@ -197,12 +202,9 @@ def _item(value: Any, field: str) -> str:
     return value
 
 
-def _optional(raw: Mapping[str, Any], field: str, validate: Any) -> str | None:
+def _optional(raw: Mapping[str, Any], field: str, validate: Callable[[str, str], str]) -> str | None:
     value = raw.get(field)
-    if value is None:
-        return None
-    result: str = validate(_item(value, field), field)
-    return result
+    return None if value is None else validate(_item(value, field), field)
 
 
 def _zone(value: Any) -> str:
@@ -226,10 +228,9 @@ def _contact(raw: Any, index: int, borrower: str) -> DesignatedContact:
     field = f"contacts[{index}]"
     if not isinstance(raw, Mapping):
         raise DomainError(field, "a designated contact is a JSON object")
-    try:
-        _refuse_unknown(raw, _CONTACT_FIELDS, "", f"{field}.")
-    except RegistrationError as exc:
-        raise DomainError("", str(exc).removeprefix(": ")) from None
+    unknown = _unknown(raw, _CONTACT_FIELDS, f"{field}.")
+    if unknown is not None:
+        raise DomainError("", unknown)
     party = raw.get("id", f"{borrower}-C{index + 1}")
     if not isinstance(party, str) or not party.strip() or len(party) > 64:
         raise DomainError(f"{field}.id", "text of 1 to 64 characters")
@@ -238,7 +239,7 @@ def _contact(raw: Any, index: int, borrower: str) -> DesignatedContact:
         raise DomainError(f"{field}.relationship", f"one of {', '.join(r.value for r in Relationship)}")
     return DesignatedContact(
         id=party.strip(),
-        name=validate_name(_text(raw, "name") if "name" in raw else "", f"{field}.name"),
+        name=validate_name(_text(raw, "name", f"{field}.name"), f"{field}.name"),
         phone=normalize_phone(_item(raw.get("phone"), f"{field}.phone"), f"{field}.phone"),
         relationship=str(relationship),
         consent=_consent(raw.get("consent"), f"{field}.consent"),
