@@ -17,7 +17,7 @@ from fairdun.application.ports import ConsentRecord, Party
 from fairdun.domain.access import AccessDeniedError, User, UserRole
 from fairdun.domain.agency import AGENCY_SHARING, Agency, EvaluationResult, RefusalCode, TrainingKind
 from fairdun.domain.cases import PlacedWithAgency
-from fairdun.domain.contact import Role
+from fairdun.domain.contact import Consent, Role
 from tests.persistence.data import CASH_3, loan
 
 AT = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
@@ -208,3 +208,12 @@ def test_a_failed_change_stores_nothing_and_appends_nothing(staffed: Engine) -> 
         assert connection.scalar(select(func.count()).select_from(PlacementNoticeRow)) == 0
         assert connection.scalar(select(func.count()).select_from(UserRow)) == 3
         assert connection.scalar(select(func.count()).select_from(AuditLogRow)) == len(before)
+
+
+def test_only_a_separate_agency_sharing_consent_in_force_at_the_instant_is_a_basis() -> None:
+    granted = AT - timedelta(days=2)
+    withdrawn = Consent("B1", AGENCY_SHARING, granted, AT)
+    assert access.consent_holds([withdrawn], AT - timedelta(seconds=1))
+    assert not access.consent_holds([withdrawn], AT)
+    assert not access.consent_holds([Consent("B1", "contact_relay", granted)], AT)
+    assert not access.consent_holds([Consent("B1", AGENCY_SHARING, AT + timedelta(seconds=1))], AT)

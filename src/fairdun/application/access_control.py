@@ -295,10 +295,8 @@ def consent_holds(consents: Iterable[Consent], at: datetime) -> bool:
 
 
 def borrower_consents(uow: UnitOfWork, borrower: str) -> tuple[Consent, ...]:
-    """The borrower's consents, as the gate reads them."""
-    return tuple(
-        Consent(c.party, c.purpose, c.granted_at, c.withdrawn_at) for c in uow.parties.consents() if c.party == borrower
-    )
+    """The borrower's consents from the consent ledger, as the gate reads them."""
+    return tuple(Consent(c.party, c.purpose, c.granted_at, c.withdrawn_at) for c in uow.consents.history(borrower))
 
 
 class PlacementDesk:
