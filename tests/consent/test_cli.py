@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, make_engine
 from fairdun.adapters.sqlalchemy.audit_log import verify_log
 from fairdun.application.ports import ContactPoint, Party
 from fairdun.cli.main import app
+from fairdun.domain.access import User, UserRole
 from fairdun.domain.contact import Channel, Role
 
 from .data import DEBTOR, DEBTOR_PHONE, FRIEND, SISTER, SISTER_PHONE
@@ -36,12 +38,28 @@ def env(tmp_path: Path) -> dict[str, str]:
             uow.parties.add(Party(party, DEBTOR, Role.CONTACT, "Asia/Shanghai", "sibling"))
         uow.parties.add_contact_point(ContactPoint(f"{DEBTOR}/phone", DEBTOR, DEBTOR_PHONE, both))
         uow.parties.add_contact_point(ContactPoint(f"{SISTER}/phone", SISTER, SISTER_PHONE, both))
+        for user in (
+            User("dpo-1", UserRole.COMPLIANCE),
+            User("collector-7", UserRole.COLLECTOR),
+            User("auditor-1", UserRole.AUDITOR),
+            User("gone-1", UserRole.COMPLIANCE, active=False),
+        ):
+            uow.access.add_user(user, at=datetime(2026, 7, 1, tzinfo=UTC))  # fmt: skip
         uow.commit()
     engine.dispose()
     notice = tmp_path / "notice.txt"
     notice.write_text("隐私政策（虚构示例）第一版。", encoding="utf-8")
     published = invoke(
-        environment, "notice", "publish", str(notice), "--version", "v1", "--at", "2026-08-01T09:00+08:00"
+        environment,
+        "notice",
+        "publish",
+        str(notice),
+        "--version",
+        "v1",
+        "--by",
+        "dpo-1",
+        "--at",
+        "2026-08-01T09:00+08:00",
     )
     assert published["version"] == "v1"
     return environment
@@ -68,7 +86,7 @@ def history(env: dict[str, str], party: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-GRANT = ("--notice", "v1", "--channel", "app", "--evidence", "app consent A-1")
+GRANT = ("--notice", "v1", "--channel", "app", "--evidence", "app consent A-1", "--by", "dpo-1")
 
 
 def test_notices_are_listed_and_shown_and_never_published_twice(env: dict[str, str], tmp_path: Path) -> None:
@@ -77,7 +95,7 @@ def test_notices_are_listed_and_shown_and_never_published_twice(env: dict[str, s
     assert invoke(env, "notice", "list")["sha256"] == shown["sha256"]
     other = tmp_path / "other.txt"
     other.write_text("changed words", encoding="utf-8")
-    message = refused(env, "notice", "publish", str(other), "--version", "v1")
+    message = refused(env, "notice", "publish", str(other), "--version", "v1", "--by", "dpo-1")
     assert message == "fairdun: error: version: notice v1 is already published; a new text needs a new version"
     assert refused(env, "notice", "show", "v9") == "fairdun: error: version: unknown notice version 'v9'"
 
@@ -85,8 +103,10 @@ def test_notices_are_listed_and_shown_and_never_published_twice(env: dict[str, s
 def test_grant_withdraw_regrant_and_history_newest_last(env: dict[str, str]) -> None:
     invoke(env, "consent", "grant", SISTER, "contact_relay", *GRANT, "--at", "2026-08-02T10:00+08:00")
     invoke(env, "consent", "withdraw", SISTER, "contact_relay", "--channel", "portal", "--evidence", "P-1",
-           "--at", "2026-08-03T10:00+08:00")  # fmt: skip
-    message = refused(env, "consent", "withdraw", SISTER, "contact_relay", "--channel", "portal", "--evidence", "P-2")
+           "--by", "dpo-1", "--at", "2026-08-03T10:00+08:00")  # fmt: skip
+    message = refused(
+        env, "consent", "withdraw", SISTER, "contact_relay", "--channel", "portal", "--evidence", "P-2", "--by", "dpo-1"
+    )
     assert "already withdrawn" in message
     invoke(env, "consent", "grant", SISTER, "contact_relay", *GRANT, "--at", "2026-08-04T10:00+08:00")
     rows = history(env, SISTER)
@@ -101,7 +121,13 @@ def test_grant_withdraw_regrant_and_history_newest_last(env: dict[str, str]) -> 
     [
         (("B999999", "contact_relay", *GRANT), "party: unknown party 'B999999'"),
         ((SISTER, "marketing", *GRANT), "purpose: unknown purpose 'marketing'"),
-        ((SISTER, "contact_relay", "--notice", "v7", "--channel", "app", "--evidence", "x"), "notice: unknown notice"),
+        (
+            (SISTER, "contact_relay", "--notice", "v7", "--channel", "app", "--evidence", "x", "--by", "dpo-1"),
+            "notice: unknown notice",
+        ),
+        ((SISTER, "contact_relay", *GRANT[:-1], "auditor-1"), "user 'auditor-1' (auditor) may not manage consent"),
+        ((SISTER, "contact_relay", *GRANT[:-1], "gone-1"), "user 'gone-1' is not active"),
+        ((SISTER, "contact_relay", *GRANT[:-1], "nobody"), "user 'nobody': no such user"),
         ((SISTER, "contact_relay", *GRANT, "--at", "yesterday"), "--at: not an ISO 8601 instant"),
         ((SISTER, "contact_relay", *GRANT, "--at", "2026-08-02T10:00"), "--at: give a zone offset"),
     ],
@@ -114,8 +140,11 @@ def test_a_bad_grant_is_one_line_and_stores_nothing(env: dict[str, str], args: t
 def test_a_collector_records_a_refusal_and_an_inbound_stop_opts_the_debtor_out(env: dict[str, str]) -> None:
     done = invoke(env, "contact", "refuse", FRIEND, "--evidence", "call recording R-9", "--by", "collector-7")
     assert (done["party"], done["channel"]) == (FRIEND, "collector")
-    assert "already refused" in refused(env, "contact", "refuse", FRIEND, "--evidence", "again", "--by", "c")
-    assert "not a designated contact" in refused(env, "contact", "refuse", DEBTOR, "--evidence", "x", "--by", "c")
+    assert "already refused" in refused(env, "contact", "refuse", FRIEND, "--evidence", "again", "--by", "collector-7")
+    assert "not a designated contact" in refused(
+        env, "contact", "refuse", DEBTOR, "--evidence", "x", "--by", "collector-7"
+    )
+    assert "may not record outcome" in refused(env, "contact", "refuse", SISTER, "--evidence", "x", "--by", "dpo-1")
 
     stop = invoke(env, "inbound", "sms", "--from", SISTER_PHONE[3:], "--text", "退订")
     assert stop == {"keyword": "退订", "changes": [{"party": SISTER, "recorded": "refused"}], "note": None}

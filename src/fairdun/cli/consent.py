@@ -15,9 +15,11 @@ import typer
 
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application import consent as ledger
+from fairdun.application.access_control import acting
 from fairdun.application.consent import ConsentError, PrivacyNotice, RefusalChannel
 from fairdun.application.ports import ConsentRecord, PersistenceError
 from fairdun.cli.database import fail, open_database
+from fairdun.domain.access import AccessDeniedError, Permission
 
 notice_app = typer.Typer(help="Privacy notices: versioned, never edited (docs/consent.md).", no_args_is_help=True)
 consent_app = typer.Typer(
@@ -29,7 +31,9 @@ contact_app = typer.Typer(
 inbound_app = typer.Typer(help="Inbound messages: stop keywords (docs/consent.md).", no_args_is_help=True)
 
 T = TypeVar("T")
-By = Annotated[str, typer.Option("--by", help="Who records it (kept in the record and the audit log).")]
+By = Annotated[
+    str, typer.Option("--by", help="The user who records it: a compliance officer (manage_consent), kept in the log.")
+]
 At = Annotated[str | None, typer.Option("--at", help="When it happened, ISO 8601 with a zone offset (default: now).")]
 Evidence = Annotated[str, typer.Option("--evidence", help="A reference to the proof: a recording id, a form id.")]
 
@@ -47,9 +51,14 @@ def _run(step: Callable[[SqlAlchemyUnitOfWork], T], *, personal_data: bool = Fal
             with uow:
                 result = step(uow)
                 uow.commit()
-        except (ConsentError, PersistenceError, ValueError) as exc:
+        except (ConsentError, AccessDeniedError, PersistenceError, ValueError) as exc:
             fail(str(exc))
         return result
+
+
+def _may(uow: SqlAlchemyUnitOfWork, user_id: str, permission: Permission) -> str:
+    """The id of the active user ``user_id`` if their role holds ``permission`` (domain/access.py); else refused."""
+    return acting(uow, user_id, permission).id
 
 
 def _when(at: str | None) -> datetime:
@@ -103,8 +112,8 @@ def _echo(value: Any) -> None:
 def notice_publish(
     file: Annotated[Path, typer.Argument(help="The notice's text, UTF-8.")],
     version: Annotated[str, typer.Option("--version", help="The new version (never reused).")],
+    by: By,
     language: Annotated[str, typer.Option("--language", help="Its language tag.")] = "zh-CN",
-    by: By = "dpo",
     at: At = None,
 ) -> None:
     """Publish a new version of the privacy notice from a file; prints its version and SHA-256."""
@@ -116,7 +125,9 @@ def notice_publish(
         fail(f"{file}: not UTF-8 text")
     when = _when(at)
     published = _run(
-        lambda uow: ledger.publish_notice(uow, version=version, language=language, text=body, actor=by, at=when)
+        lambda uow: ledger.publish_notice(
+            uow, version=version, language=language, text=body, actor=_may(uow, by, Permission.MANAGE_CONSENT), at=when
+        )
     )
     _echo(_notice(published))
 
@@ -151,14 +162,21 @@ def consent_grant(  # noqa: PLR0917 (a command's options are its interface)
     notice: Annotated[str, typer.Option("--notice", help="The notice version it was given under.")],
     channel: ChannelOption,
     evidence: Evidence,
-    by: By = "cli",
+    by: By,
     at: At = None,
 ) -> None:
     """Record a consent: a new row, whatever came before."""
     when = _when(at)
     granted = _run(
         lambda uow: ledger.grant_consent(
-            uow, party=party, purpose=purpose, notice=notice, channel=channel, evidence=evidence, actor=by, at=when
+            uow,
+            party=party,
+            purpose=purpose,
+            notice=notice,
+            channel=channel,
+            evidence=evidence,
+            actor=_may(uow, by, Permission.MANAGE_CONSENT),
+            at=when,
         )
     )
     _echo(_consent(granted))
@@ -170,14 +188,20 @@ def consent_withdraw(  # noqa: PLR0917 (a command's options are its interface)
     purpose: Annotated[str, typer.Argument(metavar="PURPOSE")],
     channel: ChannelOption,
     evidence: Evidence,
-    by: By = "cli",
+    by: By,
     at: At = None,
 ) -> None:
     """Withdraw the party's consent to the purpose: effective for the very next decision and dispatch."""
     when = _when(at)
     withdrawn = _run(
         lambda uow: ledger.withdraw_consent(
-            uow, party=party, purpose=purpose, channel=channel, evidence=evidence, actor=by, at=when
+            uow,
+            party=party,
+            purpose=purpose,
+            channel=channel,
+            evidence=evidence,
+            actor=_may(uow, by, Permission.MANAGE_CONSENT),
+            at=when,
         )
     )
     for c in withdrawn:
@@ -198,14 +222,19 @@ def consent_history(party: Annotated[str, typer.Argument(metavar="PARTY")]) -> N
 def contact_refuse(
     party: Annotated[str, typer.Argument(metavar="PARTY")],
     evidence: Evidence,
-    by: Annotated[str, typer.Option("--by", help="The collector who heard it.")],
+    by: Annotated[str, typer.Option("--by", help="The collector who heard it (record_outcome).")],
     at: At = None,
 ) -> None:
     """Record, as the collector who heard it, a designated contact's permanent refusal of further contact."""
     when = _when(at)
     refusal = _run(
         lambda uow: ledger.refuse_contact(
-            uow, party=party, channel=RefusalChannel.COLLECTOR, evidence=evidence, actor=by, at=when
+            uow,
+            party=party,
+            channel=RefusalChannel.COLLECTOR,
+            evidence=evidence,
+            actor=_may(uow, by, Permission.RECORD_OUTCOME),
+            at=when,
         )
     )
     _echo({"party": refusal.party, "refused_at": refusal.at.isoformat(), "channel": refusal.channel.value})
@@ -216,7 +245,7 @@ def inbound_sms(
     sender: Annotated[str, typer.Option("--from", help="The sender's number (E.164, or 11 digits for +86).")],
     text: Annotated[str, typer.Option("--text", help="The message.")],
     at: At = None,
-    by: By = "system:inbound",
+    by: Annotated[str, typer.Option("--by", help="The process receiving it (a system actor).")] = "system:inbound",
 ) -> None:
     """Act on an inbound SMS: a stop keyword from a designated contact is a permanent refusal, from a debtor an SMS
     opt-out. Prints what changed (nothing, for an unknown number or a text without a keyword)."""
