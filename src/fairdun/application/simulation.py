@@ -366,6 +366,10 @@ def strategy_run(name: str, tally: Tally, pack: Pack, *, audit_only: bool) -> St
         SummaryRow("承诺还款（兑现）/ Promises (kept)", f"{made:,} ({kept:,})"),
         SummaryRow("暂停催收 / Hardship pauses granted", f"{totals['pauses']:,}"),
         SummaryRow("追溯重述 / Restatements (late payments)", f"{totals['restated']:,}"),
+        SummaryRow(  # a refused placement is asked again each day: refusals count case-days (docs/access.md)
+            "委外催收（拒绝）/ Agency placements (refused, case-days)",
+            f"{totals['placed']:,} ({totals['placement_refused']:,})",
+        ),
     )
     return StrategyRun(
         name=name,
