@@ -18,6 +18,7 @@ from fairdun.application.complaints import (
     ComplaintIntake,
     ComplaintStatus,
     advance_complaint,
+    held_loans,
     receive_complaint,
 )
 from fairdun.application.ports import Loan, Party
@@ -183,3 +184,17 @@ def test_a_contacts_complaint_of_another_kind_records_no_refusal(booked: Engine)
         uow.commit()
     with factory(booked)() as uow:
         assert uow.consents.refusal(mine.id) is None
+
+
+def test_a_suspending_complaint_holds_every_loan_of_the_borrower_until_resolved(booked: Engine) -> None:
+    loan, _, _ = a_loan_with_a_contact(booked)
+    with factory(booked)() as uow:
+        theirs = {x.id for x in uow.loans.for_borrower(loan.borrower)}
+        everyone = [(x.id, x.borrower) for x in uow.loans.all()]
+        complaint, _ = receive_complaint(uow, intake(loan), by="agent-01", at=AT)
+        receive_complaint(uow, intake(loan, category=ComplaintCategory.FEES_OR_AMOUNT), by="agent-01", at=AT)
+        assert set(held_loans(uow, everyone)) == theirs
+        advance_complaint(uow, complaint.id, ComplaintStatus.INVESTIGATING, by="qa-02", at=AT)
+        assert held_loans(uow, everyone) == dict.fromkeys(theirs, (complaint.id, ComplaintCategory.HARASSMENT))
+        advance_complaint(uow, complaint.id, ComplaintStatus.WITHDRAWN, by="qa-02", at=AT, note="撤回")
+        assert held_loans(uow, everyone) == {}

@@ -329,7 +329,7 @@ def _withdraw(uow: UnitOfWork, borrower: str, complaint_id: int, at: datetime) -
     why = f"withdrawn: complaint {complaint_id} suspends collection contact with {borrower}"
     withdrawn = []
     for entry in uow.outbox.pending(1_000_000):
-        if entry.message.debt not in debts or entry.attempts > 0:
+        if entry.message.debt not in debts:  # a retry waiting after a failed try is withdrawn too
             continue
         if uow.outbox.claim(entry.key, WITHDRAWER, at) is None:
             continue
@@ -380,7 +380,9 @@ def advance_complaint(
 def held_loans(uow: UnitOfWork, loans: Iterable[tuple[str, str]]) -> dict[str, tuple[int, ComplaintCategory]]:
     """For each ``(loan id, borrower)`` whose borrower has an open suspending complaint: the loan mapped to that
     complaint (the oldest) and its category. The daily cycle holds those loans' cases."""
-    complaints = [c for c in uow.complaints.all() if c.suspends]
+    still_open = (ComplaintStatus.OPEN, ComplaintStatus.INVESTIGATING)
+    complaints = [c for status in still_open for c in uow.complaints.all(status=status) if c.suspends]
+    complaints.sort(key=lambda c: c.id)
     if not complaints:
         return {}
     loan_borrower = dict(loans)
