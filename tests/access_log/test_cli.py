@@ -111,3 +111,13 @@ def test_a_borrower_sees_who_read_their_data(env: dict[str, str]) -> None:
     assert code == 0, err
     (row,) = json.loads(out)
     assert (row["actor"], row["action"], row["purpose"]) == (COLLECTOR.id, "unmask", "callback")
+
+
+def test_a_deactivated_user_is_refused_and_the_attempt_logged(env: dict[str, str], engine: Engine) -> None:
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        uow.access.set_active(SUPERVISOR.id, False)
+        uow.commit()
+    code, _, err = invoke(env, "person", "show", "B1", "--as", SUPERVISOR.id)
+    assert code == 2
+    assert "is not active" in err
+    assert actions(engine, "B1") == [AccessAction.DENIED]

@@ -237,3 +237,10 @@ def test_what_an_agency_sees_is_what_its_placement_shares(seeded: Engine) -> Non
     assert shown.withheld == ("name", "resident_id")
     with pytest.raises(AccessDeniedError):
         view(seeded, COLLECTOR, "B1")  # placed elsewhere: no longer the in-house collector's
+
+
+def test_an_inactive_account_reads_nothing_and_its_attempt_is_logged(seeded: Engine) -> None:
+    gone = User(SUPERVISOR.id, SUPERVISOR.role, active=False)
+    with pytest.raises(AccessDeniedError, match="is not active"):
+        view(seeded, gone, "B1")
+    assert [r.action for r in log_of(seeded, "B1")] == [AccessAction.DENIED]

@@ -173,6 +173,8 @@ def _reach(
 ) -> tuple[str | None, frozenset[str] | None]:
     """Whether ``user`` may see ``party`` at all: the loan whose case lets them (None when their role sees every
     case, or it is their own record) and the fields they may see (None: all). Raises what ``refuse`` makes."""
+    if not user.active:
+        raise refuse(f"user {user.id!r} is not active")
     if user.role is UserRole.BORROWER:
         if allowed(user, Permission.OWN_DATA) and user.party == party.id:
             return None, None
