@@ -13,10 +13,12 @@ import pytest
 from sqlalchemy import Engine
 
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
+from fairdun.application.access_control import add_user
 from fairdun.application.ports import ContactRecord, UnitOfWork
 from fairdun.application.simulation import load_book
 from fairdun.application.synthetic import Borrower, Portfolio, generate_portfolio
 from fairdun.config.retention import load_retention
+from fairdun.domain.access import User, UserRole
 from fairdun.domain.contact import Channel, ContactEvent, Direction, Outcome
 from fairdun.domain.ledger import PaymentReceived, loan_state
 from tests.persistence.conftest import database, engine, fixed_keyring, postgres_server, uow
@@ -72,9 +74,26 @@ class Book:
         return next(x.id for x in self.portfolio.loans if x.borrower_id == borrower)
 
 
+USERS = (
+    User("dpo-01", UserRole.COMPLIANCE),
+    User("cco", UserRole.COMPLIANCE),
+    User("col-1", UserRole.COLLECTOR),
+    User("portal-B000001", UserRole.BORROWER, party="B000001"),
+)
+"""The accounts the tests act as (besides the first admin): two compliance officers, a collector, a borrower."""
+
+
 def make_book(engine: Engine, borrowers: int, seed: int) -> Book:
     portfolio = generate_portfolio(borrowers, seed, START)
     load_book(lambda: SqlAlchemyUnitOfWork(engine), portfolio, seed)
+    with SqlAlchemyUnitOfWork(engine) as uow:
+        admin = next((u.id for u in uow.access.users() if u.role is UserRole.ADMIN and u.active), None)
+        if admin is None:  # the book may come with its own admin
+            admin = "admin"
+            add_user(uow, User(admin, UserRole.ADMIN), by=None, at=AT)
+        for user in USERS:
+            add_user(uow, user, by=admin, at=AT)
+        uow.commit()
     return Book(engine, portfolio)
 
 

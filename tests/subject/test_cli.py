@@ -88,6 +88,12 @@ def test_retention_show_and_purge_print_json(env: dict[str, str]) -> None:
     assert json.loads(out)["dry_run"] is True
 
 
+def test_a_borrower_exports_their_own_data_through_their_account(env: dict[str, str], tmp_path: Path) -> None:
+    code, _, err = invoke(env, "subject", "export", "B000001", "--by", "portal-B000001", "--out", str(tmp_path))
+    assert code == 0, err
+    assert json.loads((tmp_path / "B000001.json").read_text("utf-8"))["generated_by"] == "portal-B000001"
+
+
 def test_subject_correct_from_the_command_line(env: dict[str, str], book: Book) -> None:
     borrower = book.borrower(2)
     args = ["subject", "correct", borrower.id, "--field", "phone", "--value", "+8613800009998", "--by", "dpo-01"]
@@ -109,8 +115,13 @@ def test_subject_correct_from_the_command_line(env: dict[str, str], book: Book) 
         ),
         (["subject", "correct", "B000001", "--field", "iq", "--value", "1", "--by", "d", "--reason", "r"], "field: "),
         (["retention", "purge", "--on", "yesterday"], "on: expected a date"),
-        (["retention", "hold", "B404", "--reason", "r", "--until", "2027-01-01", "--by", "c"], "party: no party"),
-        (["retention", "release", "999", "--by", "c"], "hold: no active hold 999"),
+        (["retention", "hold", "B404", "--reason", "r", "--until", "2027-01-01", "--by", "cco"], "party: no party"),
+        (["retention", "release", "999", "--by", "cco"], "hold: no active hold 999"),
+        (["subject", "export", "B000002", "--by", "nobody", "--out", "OUT"], "user 'nobody': no such user"),
+        (["subject", "export", "B000002", "--by", "col-1", "--out", "OUT"], "may not subject requests"),
+        (["subject", "export", "B000002", "--by", "portal-B000001", "--out", "OUT"], "only ask about their own"),
+        (["subject", "erase", "B000001", "--by", "portal-B000001", "--reason", "mine"], "may not subject requests"),
+        (["retention", "hold", "B000001", "--reason", "r", "--until", "2027-01-01", "--by", "col-1"], "may not"),
         (["retention", "show", "--policies", "/nonexistent.toml"], "/nonexistent.toml: cannot be read"),
     ],
 )

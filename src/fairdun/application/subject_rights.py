@@ -28,8 +28,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from fairdun.application.access_control import load_user
 from fairdun.application.ports import AccessAction, AccessRecord, Loan, Party, UnitOfWork
 from fairdun.application.retention import RecordType, RetentionPolicy, RetentionSchedule, years_before
+from fairdun.domain.access import AccessDeniedError, Permission, User, UserRole, require
 from fairdun.domain.cases import DisputeOpened, DisputeResolved
 from fairdun.domain.contact import Role
 from fairdun.domain.ledger import loan_state
@@ -61,6 +63,20 @@ def _party(uow: UnitOfWork, party_id: str) -> Party:
     if party is None:
         raise SubjectError(f"party: no party {party_id!r}")
     return party
+
+
+def authorise(uow: UnitOfWork, actor: str, party: Party | None, *, own: bool) -> User:
+    """The active account ``actor``, if it may answer a data-subject request about ``party``: staff holding
+    ``SUBJECT_REQUESTS`` (the compliance officer); with ``own``, also a borrower account for its own party
+    (``OWN_DATA``: a borrower exports or corrects their own data). Otherwise ``AccessDeniedError``."""
+    user = load_user(uow, actor)
+    if own and user.role is UserRole.BORROWER:
+        require(user, Permission.OWN_DATA)
+        if party is None or user.party != party.id:
+            raise AccessDeniedError(f"user {user.id!r} (borrower) may only ask about their own data")
+        return user
+    require(user, Permission.SUBJECT_REQUESTS)
+    return user
 
 
 def _plain(value: Any) -> Any:
@@ -119,6 +135,7 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
     as an access and audited in the same transaction, which this commits."""
     with uow:
         party = _party(uow, party_id)
+        authorise(uow, actor, party, own=True)
         erased = uow.subjects.is_shredded(party.id)
         records = uow.subjects.records_of(party.id)
         debtor = party.role is Role.DEBTOR
@@ -235,6 +252,7 @@ def correct(
         raise SubjectError(str(exc)) from None
     with uow:
         party = _party(uow, party_id)
+        authorise(uow, actor, party, own=True)
         if uow.subjects.is_shredded(party.id):
             raise SubjectError(f"party: {party.id!r} was erased; there is nothing left to correct")
         if field_name in ADDRESS_FIELDS:
@@ -393,6 +411,7 @@ def erase(
         raise SubjectError("reason: say why the erasure is made (the request, its date, its channel)")
     with uow:
         party = _party(uow, party_id)
+        authorise(uow, actor, party, own=False)
         if uow.subjects.is_shredded(party.id):
             stored = uow.subjects.erasure(party.id)
             counts = {"erased_before": 1} if stored is not None else {}

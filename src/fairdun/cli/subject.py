@@ -23,6 +23,7 @@ from fairdun.application.subject_rights import FIELDS, SubjectError, Validator
 from fairdun.cli.database import fail, open_database
 from fairdun.config.retention import load_retention
 from fairdun.domain import identity
+from fairdun.domain.access import AccessDeniedError
 
 subject_app = typer.Typer(
     help="Data-subject requests: export, correction, erasure by crypto-shredding (docs/subject-rights.md).",
@@ -79,7 +80,7 @@ def _run(step: Callable[[Callable[[], SqlAlchemyUnitOfWork]], T]) -> T:
     with _engine_uow() as factory:
         try:
             return step(factory)
-        except (SubjectError, RetentionError, PersistenceError, ValueError) as exc:
+        except (SubjectError, RetentionError, PersistenceError, AccessDeniedError, ValueError) as exc:
             fail(str(exc))
 
 
@@ -246,6 +247,7 @@ def retention_hold(
 
     def step(factory: Callable[[], SqlAlchemyUnitOfWork]) -> dict[str, object]:
         with factory() as uow:
+            subject_rights.authorise(uow, actor, None, own=False)
             if uow.parties.get(party) is None:
                 raise SubjectError(f"party: no party {party!r}")
             if loan is not None and uow.loans.get(loan) is None:
@@ -270,6 +272,7 @@ def retention_release(
 
     def step(factory: Callable[[], SqlAlchemyUnitOfWork]) -> dict[str, object]:
         with factory() as uow:
+            subject_rights.authorise(uow, actor, None, own=False)
             released = uow.subjects.release_hold(hold, actor, at)
             if released is None:
                 raise SubjectError(f"hold: no active hold {hold}")
