@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application.channels import FakeChannel
@@ -97,3 +97,15 @@ def test_the_audit_only_strategy_opens_no_address(booked: Engine) -> None:
     assert book.addresses == {}
     assert rows(booked, "system:cycle") == ()
     assert rows(booked, SYSTEM_DISPATCH) == ()
+
+
+def test_the_access_log_holds_no_address_at_all(booked: Engine) -> None:
+    channel = FakeChannel(deduplicate=True)
+    run(booked, CycleConfig(load_strategy("default"), PackLoader().load("cn")), channel)
+    with booked.connect() as connection:
+        logged = " ".join(" ".join(str(v) for v in row) for row in connection.execute(text("SELECT * FROM access_log")))
+    assert channel.sent
+    with SqlAlchemyUnitOfWork(booked) as uow:
+        addresses = [p.address for p in uow.parties.contact_points()]
+    national = [a.removeprefix("+86") for a in addresses]
+    assert not [a for a in (*addresses, *national) if a in logged]
