@@ -123,13 +123,6 @@ def _loans(uow: UnitOfWork, loans: Sequence[Loan], on: date) -> list[dict[str, A
     return out
 
 
-def _optional(uow: UnitOfWork, name: str, party: str) -> Any:
-    """What another part of fairdun keeps about ``party`` when this version has it (the identity record):
-    ``uow.<name>.get(party)``; None when there is no such part."""
-    read = getattr(getattr(uow, name, None), "get", None)
-    return _plain(read(party)) if callable(read) else None
-
-
 def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, on: date) -> dict[str, Any]:
     """Everything held about ``party_id`` as one JSON-able document (docs/subject-rights.md has its shape), logged
     as an access and audited in the same transaction, which this commits."""
@@ -161,7 +154,7 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
                 "risk_tier": party.risk_tier,
             },
             "contact_points": records["contact_points"],
-            "identity": None if erased else _optional(uow, "identities", party.id),
+            "identity": _identity(uow, party.id),
             "consents": _plain(list(uow.consents.history(party.id))),
             "refusals": _plain([r for r in [uow.consents.refusal(party.id)] if r is not None]),
             "opt_outs": _plain(list(uow.consents.opt_outs([party.id]))),
@@ -206,6 +199,15 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
         )
         uow.commit()
     return document
+
+
+def _identity(uow: UnitOfWork, party: str) -> dict[str, Any] | None:
+    """The sealed identity record, opened (None when there is none; every field None once erased)."""
+    identity = uow.identities.get(party)
+    if identity is None:
+        return None
+    fields = {k: v for k, v in _plain(identity).items() if k not in ("kind", "party")}
+    return {k: ("[erased]" if identity.erased and k != "erased" else v) for k, v in fields.items()}
 
 
 def _not_included(party: Party, designated: Sequence[Party]) -> list[str]:
@@ -264,10 +266,9 @@ def correct(
             target = refs[0]
             uow.subjects.replace_address(target, canonical)
         else:
-            identities = getattr(uow, "identities", None)
-            if identities is None or not callable(getattr(identities, "correct", None)):
-                raise SubjectError(f"field {field_name}: this database holds no identity fields to correct")
-            identities.correct(party.id, field_name, canonical)
+            if uow.identities.get(party.id) is None:
+                raise SubjectError(f"field {field_name}: party {party.id!r} has no identity record to correct")
+            uow.identities.correct(party.id, field_name, canonical)
             target = field_name
         uow.audit.append(
             actor, "subject.corrected", party.id, {"field": field_name, "target": target, "reason": reason}, at=at
