@@ -254,6 +254,9 @@ def test_an_inbound_stop_from_a_contact_is_a_refusal_and_from_the_debtor_an_sms_
         assert uow.consents.refusal(DEBTOR) is None  # the debtor's stop ends SMS, not the debt
         [opt_out] = uow.consents.opt_outs()
         assert (opt_out.party, opt_out.channel, opt_out.address_ref) == (DEBTOR, Channel.SMS, f"{DEBTOR}/phone")
+        # Matching the sender opened the contact point: logged as a read, naming the field, never the value.
+        reads = uow.access_log.for_party(SISTER)
+        assert [(r.action.value, r.fields, r.actor) for r in reads] == [("system_read", ("phone",), "sms")]
     dumped = json.dumps(audit_rows(engine), ensure_ascii=False)
     for number in (SISTER_PHONE, DEBTOR_PHONE, SISTER_PHONE[3:], DEBTOR_PHONE[3:]):
         assert number not in dumped

@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from fairdun.application.channels import DeliveryResult
-from fairdun.application.ports import ConsentRecord, OutboxEntry, Party, UnitOfWork
+from fairdun.application.ports import AccessAction, AccessRecord, ConsentRecord, OutboxEntry, Party, UnitOfWork
 from fairdun.domain.contact import Channel, Consent, OptOut, Outcome, Role
 from fairdun.policy import Pack
 from fairdun.policy.checks import ConsentNeeded, OptOutHonoured, Recipients
@@ -465,8 +465,13 @@ def inbound_sms(uow: UnitOfWork, *, sender: str, text: str, at: datetime, actor:
         return InboundOutcome(keyword, note="unknown number: nothing changed")
     changes = []
     evidence = f"inbound sms, keyword {keyword}"
-    for point in points:
-        party = _party(uow, point.party)
+    parties = [_party(uow, point.party) for point in points]
+    # The lookup opened these contact points (the blind index found them): logged like any read of personal data.
+    why = "inbound sms: match the sender of a stop keyword"
+    uow.access_log.record_many(
+        [AccessRecord(at, actor, AccessAction.SYSTEM_READ, p.id, ("phone",), why, p.borrower) for p in parties]
+    )
+    for point, party in zip(points, parties, strict=True):
         if party.role is Role.CONTACT:
             if uow.consents.refusal(party.id) is not None:
                 changes.append((party.id, "already refused"))
