@@ -133,3 +133,28 @@ def test_errors_are_one_line_and_exit_2(env: dict[str, str], tmp_path: Path, arg
     assert err.count("\n") == 1
     assert err.startswith("fairdun: error: ")
     assert message in err
+
+
+def test_after_an_erasure_the_cycle_reports_and_the_audit_commands_keep_working(
+    env: dict[str, str], book: Book, tmp_path: Path
+) -> None:
+    borrower = book.borrower(0)
+    book.settle(borrower.id)
+    contact = book.contacts_of(book.borrower(1).id)[0]
+    for party in (borrower.id, contact):
+        code, _, err = invoke(env, "subject", "erase", party, "--by", "dpo-01", "--reason", "DSR", "--on", "2026-09-01")
+        assert code == 0, err
+    steps = [
+        ["cycle", "run", "--date", "2026-09-01", "--channel", "simulate", "--simulate"],
+        ["cycle", "status"],
+        ["audit", "export", "--from", "2026-08-01", "--to", "2026-09-02", "--out", str(tmp_path / "log")],
+        ["audit", "portfolio", "--from", "2026-08-01", "--to", "2026-09-02", "--json"],
+        ["audit", "verify", "--records"],
+        ["subject", "export", borrower.id, "--by", "dpo-01", "--out", str(tmp_path / "x")],
+        ["retention", "purge", "--on", "2026-09-02"],
+    ]
+    for args in steps:
+        code, _, err = invoke(env, *args)
+        assert code == 0, (args, err)
+    exported = json.loads((tmp_path / "x" / f"{borrower.id}.json").read_text("utf-8"))
+    assert exported["erasure"]["explanation"]["status"] == "erased"
