@@ -172,7 +172,10 @@ def test_a_bad_grant_names_the_field_and_stores_nothing(
 def test_each_purpose_is_its_own_consent(people: Callable[[], UnitOfWork]) -> None:
     with people() as uow:
         for purpose in ledger.ConsentPurpose:
-            grant(uow, party=DEBTOR, purpose=purpose.value)
+            if purpose is not ledger.ConsentPurpose.CONTACT_RELAY:
+                grant(uow, party=DEBTOR, purpose=purpose.value)
+        with pytest.raises(ConsentError, match=r"^purpose: contact_relay is a designated contact's own consent"):
+            grant(uow, party=DEBTOR, purpose="contact_relay")
         with pytest.raises(ConsentError, match="already in force"):
             grant(uow, party=DEBTOR, purpose="agency_sharing")
         ledger.withdraw_consent(
@@ -181,7 +184,7 @@ def test_each_purpose_is_its_own_consent(people: Callable[[], UnitOfWork]) -> No
         uow.commit()
     with people() as uow:
         history = {c.purpose: c for c in uow.consents.history(DEBTOR)}
-    assert set(history) == {"collection_contact", "contact_relay", "agency_sharing", "sensitive_info"}
+    assert set(history) == {"collection_contact", "agency_sharing", "sensitive_info"}
     assert [p for p, c in history.items() if c.withdrawn_at is not None] == ["agency_sharing"]
 
 

@@ -280,14 +280,16 @@ def grant_consent(
     at: datetime,
 ) -> ConsentRecord:
     """Records a consent (uncommitted): a new row, whatever came before. Refused: an unknown party, purpose,
-    channel or notice, a notice published after ``at``, a party who refused further contact (permanent), or the
-    same consent already in force under the same notice."""
+    channel or notice, a notice published after ``at``, ``contact_relay`` for anyone but a designated contact, a
+    party who refused further contact (permanent), or the same consent already in force under the same notice."""
     _aware(at)
     who = _party(uow, party)
     what = _purpose(purpose)
     how = _channel(channel)
     proof = _text("evidence", evidence)
     actor = _text("by", actor, limit=_ID_LENGTH)
+    if what is ConsentPurpose.CONTACT_RELAY and who.role is not Role.CONTACT:
+        raise ConsentError("purpose", f"contact_relay is a designated contact's own consent; {who.id} is a {who.role}")
     published = uow.consents.notice(notice)
     if published is None:
         raise ConsentError("notice", f"unknown notice version {notice!r}; publish it first (fairdun notice publish)")
