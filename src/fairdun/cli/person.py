@@ -80,6 +80,11 @@ def _instant(value: str, name: str) -> datetime:
     return at
 
 
+def _second(at: datetime) -> str:
+    """An instant in a table: UTC to the second (JSON keeps the microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _print_table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     table = Table(title=title)
     for column in columns:
@@ -157,7 +162,7 @@ def accesses(
     if as_json:
         typer.echo(json.dumps([_access_json(r) for r in found], ensure_ascii=False, indent=2))
         return
-    rows = [(r.at.isoformat(), r.actor, r.action.value, ",".join(r.fields), r.purpose) for r in found]
+    rows = [(_second(r.at), r.actor, r.action.value, ",".join(r.fields), r.purpose) for r in found]
     _print_table(f"Who read {party}'s personal data", ("At (UTC)", "Who", "What", "Fields", "Why"), rows)
 
 
@@ -197,8 +202,7 @@ def affected(
         typer.echo(json.dumps({**window, "affected": [_affected_json(a) for a in found]}, ensure_ascii=False, indent=2))
         return
     rows = [
-        (a.party, a.borrower or "", ",".join(a.fields), str(a.reads), a.first.isoformat(), a.last.isoformat())
-        for a in found
+        (a.party, a.borrower or "", ",".join(a.fields), str(a.reads), _second(a.first), _second(a.last)) for a in found
     ]
     title = f"Read by {actor} from {start.isoformat()} to {end.isoformat()}: {len(found)} people"
     _print_table(title, ("Party", "Borrower", "Fields", "Reads", "First", "Last"), rows)
