@@ -11,7 +11,8 @@ from sqlalchemy import text
 from fairdun.adapters.sqlalchemy.audit_log import verify_log
 from fairdun.application import subject_rights
 from fairdun.application.audit_trail import CONTACTS, contacts_digest, verify_records
-from fairdun.application.ports import ContactRecord
+from fairdun.application.channels import OutboundMessage
+from fairdun.application.ports import AccessAction, AccessRecord, ContactRecord
 from fairdun.application.retention import PurgeAction, RecordType, RetentionError, purge
 from fairdun.config.retention import load_retention, parse_retention
 from fairdun.domain.contact import Channel, ContactEvent, Direction, Outcome
@@ -154,3 +155,36 @@ def test_a_batch_an_audit_entry_vouches_for_is_purged_whole_or_not_at_all(book: 
         check = verify_records(uow, purge_actions=("retention.purged",))
     assert check.ok, check.problems
     assert check.purged == 1
+
+
+def test_old_access_log_rows_and_finished_outbox_messages_are_purged_but_not_waiting_ones(book: Book) -> None:
+    free, held = book.borrower(6), book.borrower(7)
+    with book.uow() as uow:
+        uow.access_log.record_many(
+            [
+                AccessRecord(OLD, "col-1", AccessAction.VIEW, party, ("phone",), "call", borrower=party)
+                for party in (free.id, held.id)
+            ]
+        )
+        uow.subjects.add_hold(party=held.id, loan=None, reason="litigation", until=date(2027, 1, 1), by="cco", at=AT)
+        for key in ("old-sent", "old-pending"):
+            message = OutboundMessage(key, Channel.SMS, free.phone, free.id, book.loan_of(free.id), "您好", OLD)
+            uow.outbox.enqueue(message, arm="champion", rule_pack="cn", decided_at=OLD)
+        uow.commit()
+    with book.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE outbox SET status = 'sent', outcome = 'delivered', finished_at = :at WHERE key = 'old-sent'"),
+            {"at": OLD},
+        )
+
+    counts = run(book)
+
+    assert counts["outbox"] == 1
+    assert counts["access_log"] == 1
+    with book.engine.connect() as connection:
+        keys = {k for (k,) in connection.execute(text("SELECT key FROM outbox"))}
+        parties = [p for (p,) in connection.execute(text("SELECT party FROM access_log"))]
+    assert "old-sent" not in keys
+    assert "old-pending" in keys  # never sent: not a finished record, not purged
+    assert parties == [held.id]
+    assert verify_log(book.engine).ok

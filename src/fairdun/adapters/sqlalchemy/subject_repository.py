@@ -226,10 +226,11 @@ class SqlAlchemySubjectRepository:
             return []
         key, instant, party, loan, extra = target
         conditions: list[ColumnElement[bool]] = [instant < _utc(before, "before"), *extra]
+        # NOT IN on a NULL is NULL, which would keep a row about no loan: test for NULL first.
         if party is not None and keep_parties:
-            conditions.append(party.not_in(list(keep_parties)))
+            conditions.append(or_(party.is_(None), party.not_in(list(keep_parties))))
         if loan is not None and keep_loans:
-            conditions.append(loan.not_in(list(keep_loans)))
+            conditions.append(or_(loan.is_(None), loan.not_in(list(keep_loans))))
         if among_loans is not None and loan is not None:
             conditions.append(loan.in_(list(among_loans)))
         vouched = _VOUCHED.get(record)
