@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fairdun.application.access_control import DEMO_ADMIN
 from fairdun.cli.main import app
 from tests.report.parse import Node, parse, table_rows
 
@@ -75,9 +76,28 @@ def test_a_complaint_is_taken_in_listed_shown_and_resolved(env: dict[str, str]) 
     assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [added["id"]]
     table = runner.invoke(app, ["complaint", "list"], env=env)
     assert "harassment (holds)" in table.stdout
-    shown = json.loads(runner.invoke(app, ["complaint", "show", str(added["id"])], env=env).stdout)
-    assert shown["summary"] == SUMMARY
-    assert shown["reference"] == "12378-2026-000123"
+    sealed = json.loads(runner.invoke(app, ["complaint", "show", str(added["id"])], env=env).stdout)
+    assert sealed["summary"] == "[sealed]"
+    assert sealed["reference"] == "12378-2026-000123"
+    for user, role in (("qa-02", "compliance"), ("col-09", "collector")):  # the generated book's admin adds them
+        made = runner.invoke(app, ["user", "add", user, "--role", role, "--by", DEMO_ADMIN], env=env)
+        assert made.exit_code == 0, made.output
+    denied = runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "col-09", "--reason", "x"], env=env)
+    assert denied.exit_code == 2
+    assert denied.stderr.startswith("fairdun: error: --by: user 'col-09' may not see the case of")
+    unreasoned = runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "qa-02"], env=env)
+    assert unreasoned.exit_code == 2
+    assert "stated reason" in unreasoned.stderr
+    opened = runner.invoke(
+        app, ["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "12378 回复调查"], env=env
+    )
+    assert opened.exit_code == 0, opened.output
+    assert json.loads(opened.stdout)["summary"] == SUMMARY
+    with sqlite3.connect(env["FAIRDUN_DATABASE_URL"].removeprefix("sqlite:///")) as connection:
+        logged = connection.execute(
+            "SELECT actor, action, fields FROM access_log WHERE fields LIKE '%complaint_text%' ORDER BY id"
+        ).fetchall()
+    assert [(a, b) for a, b, _ in logged] == [("col-09", "denied"), ("qa-02", "denied"), ("qa-02", "unmask")]
     resolved = runner.invoke(
         app,
         ["complaint", "resolve", str(added["id"]), "--outcome", "upheld", "--note", "录音核实", "--by", "qa-02"],
@@ -92,7 +112,9 @@ def test_a_complaint_is_taken_in_listed_shown_and_resolved(env: dict[str, str]) 
     )
     assert again.exit_code == 2
     assert again.stderr.startswith("fairdun: error: status: complaint")
-    shown = json.loads(runner.invoke(app, ["complaint", "show", str(added["id"])], env=env).stdout)
+    shown = json.loads(
+        runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "复核"], env=env).stdout
+    )
     assert [(h["status"], h["by"], h["note"]) for h in shown["history"]] == [
         ("open", "agent-01", None),
         ("upheld", "qa-02", "录音核实"),

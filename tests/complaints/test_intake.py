@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select, text
 from fairdun.adapters.sqlalchemy.models_complaints import ComplaintRow, ComplaintTransitionRow
 from fairdun.application.complaints import (
     RECEIVED,
+    SEALED,
     TRANSITION,
     ComplainantRole,
     ComplaintCategory,
@@ -68,7 +69,7 @@ def test_a_complaint_is_stored_open_with_an_audit_entry_and_its_words_sealed(boo
         complaint, _ = receive_complaint(uow, intake(loan), by="agent-01", at=AT)
         uow.commit()
     with factory(booked)() as uow:
-        stored = uow.complaints.get(complaint.id)
+        stored = uow.complaints.get(complaint.id, text=True)
         listed = uow.complaints.all(status=ComplaintStatus.OPEN)
     assert stored is not None
     assert stored.status is ComplaintStatus.OPEN
@@ -76,7 +77,7 @@ def test_a_complaint_is_stored_open_with_an_audit_entry_and_its_words_sealed(boo
     assert stored.intake.summary == SUMMARY
     assert stored.suspends
     assert [c.id for c in listed] == [complaint.id]
-    assert listed[0].intake.summary is None  # a listing opens nothing
+    assert listed[0].intake.summary == SEALED  # a listing opens nothing
     assert audit_actions(booked).count(RECEIVED) == 1
     with booked.connect() as connection:
         sealed = connection.execute(select(ComplaintRow.summary_ciphertext)).scalar_one()
@@ -99,7 +100,7 @@ def test_a_complaint_moves_open_investigating_resolved_and_each_step_is_audited(
         ComplaintStatus.UPHELD,
     ]
     with factory(booked)() as uow:
-        stored = uow.complaints.get(complaint.id)
+        stored = uow.complaints.get(complaint.id, text=True)
         assert stored is not None
         assert stored.status is ComplaintStatus.UPHELD
         assert not stored.suspends

@@ -54,6 +54,11 @@ __all__ = [
 
 RECEIVED = "complaint.received"
 TRANSITION = "complaint.transition"
+TEXT_READ = "complaint.text_read"
+SEALED = "[sealed]"
+"""What a summary or note reads as when it was read without opening the sealed text."""
+TEXT_FIELD = "complaint_text"
+"""The name the access log gives a complaint's sealed words and notes."""
 WITHDRAWER = "complaint-hold"
 """The outbox worker name under which intake withdraws a suspended borrower's waiting messages."""
 MAX_TEXT = 4000
@@ -188,13 +193,14 @@ class ComplaintRepository(Protocol):
         """Appends a status change (``ConflictError`` if the complaint is unknown)."""
         ...
 
-    def get(self, complaint_id: int) -> Complaint | None:
-        """The complaint with its history, sealed fields opened."""
+    def get(self, complaint_id: int, *, text: bool = False) -> Complaint | None:
+        """The complaint with its history; with ``text``, its summary and notes opened (needs the keyring)."""
         ...
 
     def all(self, *, status: ComplaintStatus | None = None, text: bool = False) -> tuple[Complaint, ...]:
-        """Every complaint (with ``status``, only those now in it), oldest first. Without ``text`` the summary and
-        notes are left sealed (None): listing and analytics need no personal data and no keyring."""
+        """Every complaint (with ``status``, only those now in it), oldest first. Without ``text`` a summary or note
+        reads :data:`SEALED` (None when there is none): listing and analytics need no personal data and no
+        keyring."""
         ...
 
 
@@ -404,3 +410,52 @@ def hold_cases(uow: UnitOfWork, loans: Mapping[str, Loan], case_events: dict[str
         reason = f"complaint {complaint_id} ({category.value}) is open"
         case_events.setdefault(loan_id, []).append(DisputeOpened(on, reason))
     return len(held)
+
+
+def read_complaint(uow: UnitOfWork, complaint_id: int, *, user_id: str, reason: str, at: datetime) -> Complaint:
+    """The complaint with its sealed words and notes opened for ``user_id``, in the caller's transaction: the
+    account must hold ``UNMASK``, see the loan's case (``fairdun.domain.access.sees_case``) and state a reason. The
+    read is written to the access log and the audit log (ids and the reason, never the text). A refusal is written
+    to the access log and committed, then raised as ``AccessDeniedError``, as ``personal_data.view_party`` does."""
+    # Imported here: both import ports.py, which imports this module.
+    from fairdun.application.access_control import load_user  # noqa: PLC0415
+    from fairdun.application.personal_data import case_holders  # noqa: PLC0415
+    from fairdun.application.ports import AccessAction, AccessRecord  # noqa: PLC0415
+    from fairdun.domain.access import AccessDeniedError, Permission, allowed, sees_case  # noqa: PLC0415
+
+    why = " ".join(reason.split())
+    complaint = uow.complaints.get(complaint_id)
+    if complaint is None:
+        raise DomainError("id", f"no complaint {complaint_id}")
+    loan = uow.loans.get(complaint.intake.loan)
+    borrower = loan.borrower if loan is not None else None
+    party = complaint.intake.party or borrower
+    user = load_user(uow, user_id)
+    assignee, agency = (
+        case_holders(uow, borrower).get(complaint.intake.loan, (None, None)) if borrower else (None, None)
+    )
+    problem = None
+    if not allowed(user, Permission.UNMASK):
+        problem = f"user {user.id!r} ({user.role}) may not read a complaint's words"
+    elif not sees_case(user, assignee=assignee, agency=agency, borrower=borrower):
+        problem = f"user {user.id!r} may not see the case of {complaint.intake.loan}"
+    elif not why:
+        problem = "reading a complaint's words needs a stated reason (--reason)"
+    action = AccessAction.UNMASK if problem is None else AccessAction.DENIED
+    record = AccessRecord(
+        at, user.id, action, party, (TEXT_FIELD,), why, borrower, complaint.intake.loan, f"complaint {complaint_id}"
+    )
+    uow.access_log.record_many([record])
+    if problem is not None:
+        uow.commit()
+        raise AccessDeniedError(problem)
+    uow.audit.append(
+        user.id,
+        TEXT_READ,
+        f"complaint/{complaint_id}",
+        {"id": complaint_id, "party": party, "loan": complaint.intake.loan, "reason": why},
+        at=at,
+    )
+    opened = uow.complaints.get(complaint_id, text=True)
+    assert opened is not None  # read above, in this transaction
+    return opened

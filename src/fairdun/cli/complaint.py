@@ -24,10 +24,12 @@ from fairdun.application.complaints import (
     ComplaintIntake,
     ComplaintStatus,
     advance_complaint,
+    read_complaint,
     receive_complaint,
 )
 from fairdun.application.ports import PersistenceError
 from fairdun.cli.database import fail, open_database
+from fairdun.domain.access import AccessDeniedError
 from fairdun.domain.errors import DomainError
 
 complaint_app = typer.Typer(
@@ -261,13 +263,28 @@ def _id(text: str) -> int:
 
 
 @complaint_app.command("show")
-def complaint_show(complaint_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
-    """One complaint as JSON with its words and every status change (needs the master key: they are sealed)."""
+def complaint_show(
+    complaint_id: Annotated[str, typer.Argument(metavar="ID")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Open the sealed words and notes as this user (needs unmask).")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why the words are read (access-logged).")] = "",
+) -> None:
+    """One complaint as JSON with every status change. Its words and notes are sealed: shown only with --by a user
+    who may unmask the case's data and a --reason, and that read is written to the access log."""
     number = _id(complaint_id)
-    found = _run(lambda uow: uow.complaints.get(number))
-    if found is None:
-        fail(f"ID: no complaint {number}")
-    typer.echo(json.dumps(_json(found, text=True), ensure_ascii=False, indent=2))
+    if by is None:
+        found = _run(lambda uow: uow.complaints.get(number), personal_data=False)
+        if found is None:
+            fail(f"ID: no complaint {number}")
+        typer.echo(json.dumps(_json(found, text=True), ensure_ascii=False, indent=2))
+        return
+    now = datetime.now(UTC)
+    try:
+        opened = _run(lambda uow: read_complaint(uow, number, user_id=by, reason=reason, at=now))
+    except AccessDeniedError as exc:
+        fail(f"--by: {exc}")
+    typer.echo(json.dumps(_json(opened, text=True), ensure_ascii=False, indent=2))
 
 
 @complaint_app.command("investigate")

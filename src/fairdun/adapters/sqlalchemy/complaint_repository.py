@@ -12,6 +12,7 @@ from fairdun.adapters.sqlalchemy.data_keys import ERASED, DataKeyStore
 from fairdun.adapters.sqlalchemy.models_complaints import ComplaintContactRow, ComplaintRow, ComplaintTransitionRow
 from fairdun.adapters.sqlalchemy.repositories import _flush, _utc
 from fairdun.application.complaints import (
+    SEALED,
     ComplainantRole,
     Complaint,
     ComplaintCategory,
@@ -85,8 +86,8 @@ class SqlAlchemyComplaintRepository:
         )
         _flush(self._session, "complaint transition", f"{complaint_id}/{seq}")
 
-    def get(self, complaint_id: int) -> Complaint | None:
-        found = self._load(select(ComplaintRow).where(ComplaintRow.id == complaint_id), text=True)
+    def get(self, complaint_id: int, *, text: bool = False) -> Complaint | None:
+        found = self._load(select(ComplaintRow).where(ComplaintRow.id == complaint_id), text=text)
         return found[0] if found else None
 
     def all(self, *, status: ComplaintStatus | None = None, text: bool = False) -> tuple[Complaint, ...]:
@@ -119,8 +120,10 @@ class SqlAlchemyComplaintRepository:
         return tuple(self._complaint(r, contacts.get(r.id, []), changes.get(r.id, []), text) for r in rows)
 
     def _open(self, sealed: bytes | None, place: tuple[str, str, str], text: bool) -> str | None:
-        if sealed is None or not text:
+        if sealed is None:
             return None
+        if not text:
+            return SEALED
         return self._keys.open_many([(sealed, place)], erased=ERASED)[0]
 
     def _complaint(
