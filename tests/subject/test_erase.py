@@ -17,12 +17,13 @@ from fairdun.application import subject_rights
 from fairdun.application.channels import OutboundMessage
 from fairdun.application.cycle import Book as CycleBook
 from fairdun.application.cycle import CycleConfig, SimulatedChannel, run_day
+from fairdun.application.ports import ContactPoint, Party
 from fairdun.application.subject_rights import SubjectError
 from fairdun.application.synthetic import CHINA
 from fairdun.config.packs import PackLoader
 from fairdun.config.strategies import load_strategy
 from fairdun.domain.cases import DisputeOpened
-from fairdun.domain.contact import Channel
+from fairdun.domain.contact import Channel, Role
 from fairdun.domain.ledger import loan_state
 
 from .conftest import AT, SCHEDULE, START, Book, fixed_keyring, make_book
@@ -244,3 +245,18 @@ def test_erased_outbox_rows_keep_their_ciphertext_but_it_cannot_be_opened(book: 
 
 def test_the_dates_are_utc() -> None:
     assert AT.tzinfo is UTC
+
+
+def test_a_party_erased_before_anything_was_sealed_for_it_can_never_be_given_a_key(book: Book) -> None:
+    with book.uow() as uow:
+        uow.parties.add(Party("B000900", "B000900", Role.DEBTOR, "Asia/Shanghai"))
+        uow.commit()
+    assert erase(book, "B000900").status == "erased"
+    with book.uow() as uow, pytest.raises(KeyringError, match="shredded"):
+        uow.parties.add_contact_point(
+            ContactPoint("B000900/phone", "B000900", "+8613800009997", frozenset({Channel.SMS}))
+        )
+    with book.engine.connect() as connection:
+        row = connection.execute(text("SELECT wrapped_key, shredded_at FROM data_keys WHERE party = 'B000900'")).one()
+    assert row[0] is None
+    assert row[1] is not None

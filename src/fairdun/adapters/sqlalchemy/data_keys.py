@@ -124,7 +124,8 @@ class DataKeyStore:
     def shred(self, owners: Sequence[str], at: datetime) -> list[str]:
         """Destroys the data keys of ``owners`` (PIPL Art. 47 erasure): ``wrapped_key`` becomes NULL, so every
         field sealed under them, in this database and in every backup of it, can never be opened again. The
-        parties shredded now (not those already shredded or without a key), in order."""
+        parties shredded now (not those already shredded), in order. A party that has no key yet gets a shredded
+        one, so nothing can ever be sealed for it again (a later import would otherwise make it a fresh key)."""
         table = cast(Table, DataKeyRow.__table__)
         done = []
         for owner in owners:
@@ -134,6 +135,13 @@ class DataKeyStore:
                 .values(wrapped_key=None, shredded_at=at)
             )
             if result.rowcount:
+                done.append(owner)
+            elif self._session.get(DataKeyRow, owner) is None:
+                master = self._keyring.master_id if self._keyring is not None else ""
+                self._session.add(
+                    DataKeyRow(party=owner, wrapped_key=None, master_key_id=master, created_at=at, shredded_at=at)
+                )
+                self._session.flush()
                 done.append(owner)
             self._ciphers.pop(owner, None)
             self._shredded.add(owner)
