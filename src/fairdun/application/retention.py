@@ -22,7 +22,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from fairdun.application.ports import UnitOfWork
+    from fairdun.application.ports import Party, UnitOfWork
+    from fairdun.domain.cases import CaseEvent
 
 # --- policies -----------------------------------------------------------------------------------------------
 
@@ -143,6 +144,14 @@ class SubjectRepository(Protocol):
         ``[erased]``), ``contact_history``, ``planned_contacts``, ``outbox``."""
         ...
 
+    def designated(self, borrower: str) -> tuple[Party, ...]:
+        """The people ``borrower`` designated, by id."""
+        ...
+
+    def case_events_of(self, loans: Collection[str]) -> Mapping[str, tuple[CaseEvent, ...]]:
+        """The case events of ``loans`` in recorded order, by loan id."""
+        ...
+
     def is_shredded(self, party: str) -> bool: ...
 
     def shred(self, parties: Sequence[str], at: datetime) -> list[str]:
@@ -251,7 +260,7 @@ def kept(uow: UnitOfWork, on: date) -> tuple[set[str], set[str]]:
             loans.add(hold.loan)
         if hold.party is not None:
             parties.add(hold.party)
-            parties.update(p.id for p in uow.parties.all() if p.borrower == hold.party)
+            parties.update(p.id for p in uow.subjects.designated(hold.party))
             loans.update(loan.id for loan in uow.loans.for_borrower(hold.party))
     return parties, loans
 

@@ -134,10 +134,8 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
         debtor = party.role is Role.DEBTOR
         loans = uow.loans.for_borrower(party.id) if debtor else ()
         loan_ids = {loan.id for loan in loans}
-        case_events = uow.case_events.all()
-        designated = [
-            p for p in sorted(uow.parties.all(), key=lambda p: p.id) if p.borrower == party.id and p.id != party.id
-        ]
+        case_events = uow.subjects.case_events_of(loan_ids)
+        designated = uow.subjects.designated(party.id)
         document: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
@@ -337,7 +335,7 @@ def erasure_holds(uow: UnitOfWork, party: Party, on: date) -> list[str]:
     borrower's file."""
     reasons = []
     loans = uow.loans.for_borrower(party.id) if party.role is Role.DEBTOR else ()
-    case_events = uow.case_events.all() if loans else {}
+    case_events = uow.subjects.case_events_of([loan.id for loan in loans])
     for loan in loans:
         product = uow.products.get(loan.product)
         if product is not None:
@@ -425,7 +423,7 @@ def erase(
             return Explanation(party.id, "refused", holds=tuple(holds))
         parties = [party.id]
         if party.role is Role.DEBTOR:
-            parties += sorted(p.id for p in uow.parties.all() if p.borrower == party.id and p.id != party.id)
+            parties += [p.id for p in uow.subjects.designated(party.id)]
         points = sum(len(uow.subjects.records_of(p)["contact_points"]) for p in parties)
         erased = [
             f"{points} contact point address(es) (phone, e-mail, postal): sealed under the shredded key(s)",

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Table, delete, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fairdun.adapters.crypto.keyring import address_kind
+from fairdun.adapters.sqlalchemy.cycle_repositories import _case_event, _party
 from fairdun.adapters.sqlalchemy.data_keys import ERASED, DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     CaseEventRow,
@@ -20,12 +21,15 @@ from fairdun.adapters.sqlalchemy.models import (
     ContactPointRow,
     LoanRow,
     OutboxRow,
+    PartyRow,
     PlannedContactRow,
 )
 from fairdun.adapters.sqlalchemy.models_access_log import AccessLogRow
 from fairdun.adapters.sqlalchemy.models_retention import ErasureRow, RetentionHoldRow
 from fairdun.adapters.sqlalchemy.repositories import _flush, _utc
+from fairdun.application.ports import Party
 from fairdun.application.retention import RecordType, RetentionHold
+from fairdun.domain.cases import CaseEvent
 
 CHUNK = 500
 
@@ -115,6 +119,21 @@ class SqlAlchemySubjectRepository:
                 for r, a in zip(outbox, outbox_addresses, strict=True)
             ],
         }
+
+    def designated(self, borrower: str) -> tuple[Party, ...]:
+        query = select(PartyRow).where(PartyRow.borrower == borrower, PartyRow.id != borrower).order_by(PartyRow.id)
+        return tuple(_party(row) for row in self._session.scalars(query))
+
+    def case_events_of(self, loans: Collection[str]) -> Mapping[str, tuple[CaseEvent, ...]]:
+        query = (
+            select(CaseEventRow.loan_id, CaseEventRow.kind, CaseEventRow.effective_on, CaseEventRow.data)
+            .where(CaseEventRow.loan_id.in_(list(loans)))
+            .order_by(CaseEventRow.seq)
+        )
+        out: dict[str, list[CaseEvent]] = {}
+        for loan_id, kind, on, data in self._session.execute(query):
+            out.setdefault(loan_id, []).append(_case_event(kind, on, json.loads(data)))
+        return {loan_id: tuple(events) for loan_id, events in out.items()}
 
     # --- erasure -------------------------------------------------------------------------------------------
 
