@@ -237,3 +237,21 @@ def test_an_unwritable_html_path_is_one_line(env: dict[str, str], tmp_path: Path
     )
     assert result.exit_code == 2
     assert result.stderr.startswith("fairdun: error: --html:")
+
+
+def test_a_file_with_one_bad_complaint_stores_none(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "complaints.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"loan": loans(env)[0], "category": "harassment", "channel": "portal", "role": "debtor"},
+                {"loan": "L-NOSUCH", "category": "other", "channel": "portal", "role": "debtor"},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["complaint", "add", "--by", "agent-01", "--json", str(path)], env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"fairdun: error: {path}[1]: loan: no loan 'L-NOSUCH'"
+    assert count(env, "complaints") == 0
+    assert count(env, "complaint_transitions") == 0

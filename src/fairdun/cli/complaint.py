@@ -195,10 +195,8 @@ def complaint_add(  # noqa: PLR0917 (a command's options are its interface)
         docs = loaded if isinstance(loaded, list) else [loaded]
         if not docs or not all(isinstance(d, dict) for d in docs):
             fail(f"{json_file}: expected a JSON object or a list of objects")
-        intakes = [
-            intake_from(d, f"{json_file}[{k}]" if isinstance(loaded, list) else str(json_file))
-            for k, d in enumerate(docs)
-        ]
+        places = [f"{json_file}[{k}]" if isinstance(loaded, list) else str(json_file) for k in range(len(docs))]
+        intakes = [intake_from(d, place) for d, place in zip(docs, places, strict=True)]
     else:
         doc: dict[str, Any] = {
             "loan": loan,
@@ -214,10 +212,17 @@ def complaint_add(  # noqa: PLR0917 (a command's options are its interface)
             "received_at": received_at,
         }
         intakes = [intake_from({k: v for k, v in doc.items() if v is not None})]
+        places = [""]
     now = datetime.now(UTC)
 
     def take(uow: SqlAlchemyUnitOfWork) -> list[tuple[Complaint, tuple[str, ...]]]:
-        return [receive_complaint(uow, i, by=by, at=now) for i in intakes]
+        taken = []
+        for intake, place in zip(intakes, places, strict=True):
+            try:
+                taken.append(receive_complaint(uow, intake, by=by, at=now))
+            except DomainError as exc:  # name the complaint of the file as well as its field
+                raise DomainError(f"{place}: {exc.field}" if place else exc.field, exc.problem) from exc
+        return taken
 
     for complaint, withdrawn in _run(take):
         typer.echo(json.dumps({**_json(complaint, text=False), "withdrawn": list(withdrawn)}, ensure_ascii=False))
