@@ -260,3 +260,17 @@ def test_a_party_erased_before_anything_was_sealed_for_it_can_never_be_given_a_k
         row = connection.execute(text("SELECT wrapped_key, shredded_at FROM data_keys WHERE party = 'B000900'")).one()
     assert row[0] is None
     assert row[1] is not None
+
+
+def test_a_legal_hold_on_one_loan_refuses_the_borrowers_erasure(book: Book) -> None:
+    borrower = book.borrower(7)
+    book.settle(borrower.id)
+    loan = book.loan_of(borrower.id)
+    with book.uow() as uow:
+        uow.subjects.add_hold(party=None, loan=loan, reason="court file 12", until=date(2027, 6, 30), by="cco", at=AT)
+        uow.commit()
+    explanation = erase(book, borrower.id)
+    assert explanation.status == "refused"
+    assert explanation.holds == (
+        f"legal hold 1 on loan {loan} until 2027-06-30 set by cco: court file 12",
+    )  # fmt: skip
