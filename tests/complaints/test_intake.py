@@ -132,6 +132,8 @@ def test_a_resolution_needs_a_note(booked: Engine) -> None:
         ({"role": ComplainantRole.THIRD_PARTY, "party": "P-NOSUCH"}, "party"),
         ({"contacts": ("c:20260901:L-NOSUCH:1.1:P",)}, "contacts[0]"),
         ({"summary": "   "}, "summary"),
+        ({"collector": "C" * 65}, "collector"),
+        ({"received_at": AT + timedelta(minutes=1)}, "received_at"),  # after it is recorded
         ({"received_at": datetime(2026, 9, 3, 10)}, "received_at"),  # noqa: DTZ001 (the naive instant under test)
     ],
 )

@@ -62,6 +62,7 @@ TEXT_FIELD = "complaint_text"
 WITHDRAWER = "complaint-hold"
 """The outbox worker name under which intake withdraws a suspended borrower's waiting messages."""
 MAX_TEXT = 4000
+MAX_ID = 64
 MAX_REFERENCE = 128
 
 
@@ -204,6 +205,11 @@ class ComplaintRepository(Protocol):
         ...
 
 
+def _actor(by: str) -> None:
+    if not by.strip() or len(by) > MAX_ID:
+        raise DomainError("by", f"who records it: a user id of 1 to {MAX_ID} characters, got {by!r}")
+
+
 def _text(field: str, value: str | None, limit: int) -> None:
     if value is None:
         return
@@ -238,8 +244,8 @@ def _check(uow: UnitOfWork, intake: ComplaintIntake) -> ComplaintIntake:
         raise DomainError("party", "a contact's complaint names the contact's party id")
     for name in ("collector", "agency"):
         value = getattr(intake, name)
-        if value is not None and (not value.strip() or len(value) > 64):
-            raise DomainError(name, f"an id of 1 to 64 characters, got {value!r}")
+        if value is not None and (not value.strip() or len(value) > MAX_ID):
+            raise DomainError(name, f"an id of 1 to {MAX_ID} characters, got {value!r}")
     _text("reference", intake.reference, MAX_REFERENCE)
     _text("summary", intake.summary, MAX_TEXT)
     for k, key in enumerate(intake.contacts):
@@ -274,9 +280,10 @@ def receive_complaint(
     :func:`fairdun.application.consent.refuse_contact`). One audit entry records all of it.
     The complaint and the outbox keys withdrawn. Bad input raises :class:`DomainError` naming
     the field, before anything is written."""
-    if not by.strip():
-        raise DomainError("by", "who records the complaint must be named")
+    _actor(by)
     intake = _check(uow, intake)
+    if intake.received_at > at:
+        raise DomainError("received_at", f"{intake.received_at.isoformat()} is after it is recorded ({at.isoformat()})")
     loan = uow.loans.get(intake.loan)
     assert loan is not None  # _check found it
     owner = intake.party or loan.borrower
@@ -351,8 +358,7 @@ def advance_complaint(
     """Moves a complaint on (``open`` → ``investigating`` → ``upheld`` / ``not_upheld`` / ``withdrawn``), with an
     audit entry in the caller's transaction. A resolution needs a note; a resolved complaint does not move again.
     Resolving the last suspending complaint of a borrower lifts the hold from the next cycle run on."""
-    if not by.strip():
-        raise DomainError("by", "who makes the change must be named")
+    _actor(by)
     repository = uow.complaints
     complaint = repository.get(complaint_id)
     if complaint is None:
