@@ -118,8 +118,11 @@ def test_a_shredded_data_key_leaves_its_fields_unreadable(engine: Engine) -> Non
             text("UPDATE data_keys SET wrapped_key = NULL, shredded_at = :at WHERE party = 'C000001-1'"), {"at": AT}
         )
     uow = SqlAlchemyUnitOfWork(engine)
-    with uow, pytest.raises(KeyringError, match="'C000001-1' was shredded"):
-        uow.parties.contact_points()
+    with uow:
+        # An erased party is no longer listed (so never contacted), and reading the others does not fail.
+        assert {p.party for p in uow.parties.contact_points()} == {"B000001"}
+        with pytest.raises(KeyringError, match="'C000001-1' was shredded"):
+            uow.parties.add_contact_point(ContactPoint("C000001-1/2", "C000001-1", "+8613800000099", frozenset()))
 
 
 def test_without_a_keyring_personal_fields_are_refused_naming_the_setting(engine: Engine) -> None:
