@@ -60,6 +60,7 @@ def test_an_export_holds_every_category_of_the_borrowers_records(book: Book) -> 
     slots = document["designated_contacts"]
     assert [s["party"] for s in slots] == book.contacts_of(borrower.id)
     assert all(s["relationship"] for s in slots)
+    assert [s["slot"] for s in slots] == list(range(1, len(slots) + 1))
     assert document["not_included"]
     assert isinstance(document["consents"], list)
     assert isinstance(document["refusals"], list)

@@ -136,6 +136,7 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
         loan_ids = {loan.id for loan in loans}
         case_events = uow.subjects.case_events_of(loan_ids)
         designated = uow.subjects.designated(party.id)
+        slots = uow.identities.contact_slots(party.id)
         document: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
@@ -157,8 +158,8 @@ def export_subject(uow: UnitOfWork, party_id: str, *, actor: str, at: datetime, 
             "refusals": _plain([r for r in [uow.consents.refusal(party.id)] if r is not None]),
             "opt_outs": _plain(list(uow.consents.opt_outs([party.id]))),
             "designated_contacts": [
-                {"slot": slot, "party": p.id, "relationship": p.relationship, "role": p.role.value}
-                for slot, p in enumerate(designated, 1)
+                {"slot": slots.get(p.id), "party": p.id, "relationship": p.relationship, "role": p.role.value}
+                for p in designated
             ],
             "loans": _loans(uow, loans, on),
             "cases": [
