@@ -79,8 +79,11 @@ def test_every_decision_and_attempt_is_vouched_for_and_the_records_match(two_day
         attempts = connection.scalar(select(func.count()).select_from(ContactEventRow))
         cycle_attempts = connection.scalar(select(func.count()).where(ContactEventRow.audit_seq.is_not(None)))
     assert unvouched == 0
-    assert planned and planned > 0
-    assert attempts and cycle_attempts and cycle_attempts > 0
+    assert planned is not None
+    assert planned > 0
+    assert attempts is not None
+    assert cycle_attempts is not None
+    assert cycle_attempts > 0
     with factory(two_days)() as uow:
         found = verify_records(uow)
     assert found.ok, found.problems

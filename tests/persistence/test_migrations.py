@@ -31,6 +31,8 @@ TABLES = {
     "data_keys", "audit_log", "templates", "template_transitions",
     "access_log",
     "party_profiles",
+    "privacy_notices", "refusals", "opt_outs",
+    "users", "trainings", "agencies", "agency_evaluations", "agency_contracts", "placement_notices",
     "retention_holds", "erasures",
     "complaints", "complaint_contacts", "complaint_transitions",
 }  # fmt: skip

@@ -52,7 +52,7 @@ def test_rotation_rewraps_every_key_in_batches_and_rewrites_no_field(engine: Eng
     done = rotate_master_key(engine, keyring_for_rotation(old, NEW), batch=7)
 
     assert (done.rewrapped, done.batches, done.remaining) == (parties, -(-parties // 7), 0)
-    assert done.indexes == len(before)
+    assert done.indexes == len(before) + len(portfolio.borrowers)  # every address, and each borrower's ID number
     assert snapshot(engine, "SELECT ref, address_ciphertext FROM contact_points") == fields
     rewrapped = snapshot(engine, "SELECT party, wrapped_key FROM data_keys")
     assert all(rewrapped[p] != wrapped[p] for p in wrapped)

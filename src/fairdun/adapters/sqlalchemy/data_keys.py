@@ -179,6 +179,9 @@ def rotate_master_key(
     the master key); meanwhile a lookup tries the index under every configured key. Each batch appends an entry
     to the audit log (``keys.rewrapped``: how many, from which master key ids, the first and last party) in its
     own transaction."""
+    # identity_repository opens sealed fields through this module: imported here, not at the top.
+    from fairdun.adapters.sqlalchemy.identity_repository import rewrite_resident_id_indexes  # noqa: PLC0415
+
     if batch < 1:
         raise ValueError(f"batch: at least 1, got {batch}")
     new_id = keyring.master_id
@@ -225,6 +228,7 @@ def rotate_master_key(
                     .values(address_index=bindparam("i")),
                     updates,
                 )
+            ids = rewrite_resident_id_indexes(session, keyring, keys)
             SqlAlchemyAuditLog(session).append(
                 actor,
                 "keys.rewrapped",
@@ -233,7 +237,7 @@ def rotate_master_key(
                 at=datetime.now(UTC),
             )
             rewrapped += len(rows)
-            indexes += len(points)
+            indexes += len(points) + ids
             batches += 1
         if progress is not None:
             progress(rewrapped)
