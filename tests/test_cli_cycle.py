@@ -69,6 +69,10 @@ def test_a_past_day_run_live_expires_its_messages_instead_of_sending_them_late(
     dispatched = runner.invoke(app, ["outbox", "dispatch", "--channel-option", f"path={log}"], env=env)
     assert dispatched.exit_code == 0
     assert json.loads(dispatched.stdout)["sent"] == 0
+    assert json.loads(dispatched.stdout)["withheld"] == 0  # the consent re-check ran (tests/consent/test_withhold.py)
+    unknown = runner.invoke(app, ["outbox", "dispatch", "--pack", "nowhere"], env=env)
+    assert unknown.exit_code == 2
+    assert "nowhere" in unknown.stderr
 
 
 def test_a_late_payment_is_recorded_and_restated_by_the_next_day(env: dict[str, str], tmp_path: Path) -> None:

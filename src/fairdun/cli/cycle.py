@@ -167,9 +167,17 @@ def outbox_dispatch(
     channel: Annotated[str, typer.Option(help=CHANNEL_HELP)] = "log",
     channel_option: Annotated[list[str] | None, typer.Option("--channel-option", help="NAME=VALUE.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many messages.")] = 10_000,
+    pack: Annotated[str | None, typer.Option(help="The rule pack the cycle ran with (default: FAIRDUN_PACK).")] = None,
 ) -> None:
     """Send what is due now: hand back claims of workers that died, expire messages too late for the instant the
-    gate allowed them for, and send the rest (run it every minute from a scheduler)."""
+    gate allowed them for, withhold those whose consent was withdrawn or whose recipient refused or opted out
+    since they were planned, and send the rest (run it every minute from a scheduler)."""
+    from fairdun.application.consent import LedgerFacts, withhold_revoked  # noqa: PLC0415
+
+    try:
+        loaded_pack = PackLoader().load(pack or load_settings().pack)
+    except (KeyError, PolicyError, SettingsError) as exc:
+        fail(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc))
     sender = _channel(channel, channel_option or [], 7)
     now = datetime.now(UTC)
     with open_database() as engine:
@@ -177,12 +185,14 @@ def outbox_dispatch(
         try:
             recovered = recover(factory, stale_before=now - STALE_CLAIM)
             expired = expire(factory, now=now, grace=EXPIRE_AFTER)
+            withheld = withhold_revoked(factory, LedgerFacts(), loaded_pack, {}, now=now, limit=limit)
             report = dispatch(factory, sender, worker="cli", now=now, limit=limit, batch=200)
         finally:
             sender.close()
     counts = {
         "recovered": len(recovered),
         "expired": len(expired),
+        "withheld": len(withheld),
         "sent": len(report.sent),
         "failed": len(report.failed),
         "retrying": len(report.retrying),
