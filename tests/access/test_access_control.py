@@ -16,7 +16,7 @@ from fairdun.application import access_control as access
 from fairdun.application.ports import ConsentRecord, Party
 from fairdun.domain.access import AccessDeniedError, User, UserRole
 from fairdun.domain.agency import AGENCY_SHARING, Agency, EvaluationResult, RefusalCode, TrainingKind
-from fairdun.domain.cases import PlacedWithAgency
+from fairdun.domain.cases import CollectorAssigned, Cured, PlacedWithAgency, RecalledFromAgency
 from fairdun.domain.contact import Consent, Role
 from tests.persistence.data import CASH_3, loan
 
@@ -34,6 +34,8 @@ def staffed(engine: Engine) -> Engine:
         uow.parties.add_many([Party(b, b, Role.DEBTOR, "Asia/Shanghai") for b in ("B1", "B2")], [], [])
         uow.loans.add(loan("L1", borrower="B1"))
         uow.loans.add(loan("L2", borrower="B2"))
+        opened = [(loan_id, CollectorAssigned(DAY - timedelta(days=5), "c-0")) for loan_id in ("L1", "L2")]
+        uow.case_events.append_many(opened, recorded_at=AT - timedelta(days=5))  # both cases open
         access.add_user(uow, User(ADMIN, UserRole.ADMIN), by=None, at=AT)
         access.add_user(uow, User(DPO, UserRole.COMPLIANCE), by=ADMIN, at=AT)
         access.add_user(uow, User(SUPERVISOR, UserRole.SUPERVISOR), by=ADMIN, at=AT)
@@ -61,7 +63,7 @@ def test_the_first_account_is_an_admin_added_by_nobody_and_only_once(engine: Eng
     with uow:
         access.add_user(uow, User(ADMIN, UserRole.ADMIN), by=None, at=AT)
         uow.commit()
-    with uow, pytest.raises(access.AccessControlError, match="by: say which user"):
+    with uow, pytest.raises(access.AccessControlError, match="only the very first admin is added without a login"):
         access.add_user(uow, User("admin-2", UserRole.ADMIN), by=None, at=AT)
     with uow:
         entries = list(uow.audit.entries([access.USER_ADDED]))
@@ -172,11 +174,14 @@ def test_a_placement_is_refused_for_each_missing_condition_and_the_refusal_is_au
         access.place_case(uow, "L1", "ag-1", by=SUPERVISOR, at=AT, on=DAY)
         uow.commit()
     with uow:
-        assert uow.case_events.all()["L1"] == (PlacedWithAgency(DAY, "ag-1"),)
+        assert uow.case_events.all()["L1"][-1] == PlacedWithAgency(DAY, "ag-1")
         with pytest.raises(access.AccessControlError, match="already placed with 'ag-1'"):
             access.place_case(uow, "L1", "ag-1", by=SUPERVISOR, at=AT, on=DAY)
-        access.revoke_agency(uow, "ag-1", by=DPO, at=AT)
+        assert access.revoke_agency(uow, "ag-1", by=DPO, at=AT) == ("L1",)
         uow.commit()
+    with uow:  # revoking the agency recalled its case at once
+        assert uow.case_events.all()["L1"][-1] == RecalledFromAgency(AT.date())
+        assert access.placed_with(uow.case_events.all()["L1"]) is None
     with uow:
         assert RefusalCode.REVOKED in refusal_codes(uow, "L2", AT + timedelta(minutes=1))
         uow.commit()
@@ -194,6 +199,15 @@ def test_a_borrower_told_only_after_the_placement_instant_does_not_count(staffed
         access.place_case(uow, "L2", "ag-1", by=SUPERVISOR, at=AT + timedelta(seconds=1), on=DAY)
         with pytest.raises(access.AccessControlError, match="borrower: no borrower 'B9'"):
             access.inform_borrower(uow, "B9", "ag-1", "sms", "x", by=SUPERVISOR, at=AT)
+
+
+def test_a_loan_without_an_open_case_is_not_placed(staffed: Engine) -> None:
+    uow = SqlAlchemyUnitOfWork(staffed)
+    with uow:
+        listed_agency(uow)
+        uow.case_events.append("L2", Cured(DAY - timedelta(days=1)), recorded_at=AT - timedelta(days=1))
+        with pytest.raises(access.AccessControlError, match="'L2' has no open case"):
+            access.place_case(uow, "L2", "ag-1", by=SUPERVISOR, at=AT, on=DAY)
 
 
 def test_a_failed_change_stores_nothing_and_appends_nothing(staffed: Engine) -> None:

@@ -4,7 +4,7 @@ an agency from registration to placement, and every error one line with exit sta
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,9 @@ from click.testing import Result
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from fairdun.cli.main import app
+from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
+from fairdun.domain.cases import CollectorAssigned
+from tests.login import run_cli
 
 runner = CliRunner()
 PLACEMENTS = "('case.placed', 'placement.refused')"
@@ -21,25 +23,25 @@ PLACEMENTS = "('case.placed', 'placement.refused')"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     environment = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'access.db'}", "COLUMNS": "200"}
-    assert runner.invoke(app, ["db", "upgrade"], env=environment).exit_code == 0
+    assert run_cli(["db", "upgrade"], env=environment).exit_code == 0
     return environment
 
 
 @pytest.fixture
 def book(env: dict[str, str]) -> dict[str, str]:
-    generated = runner.invoke(app, ["book", "generate", "--borrowers", "20", "--seed", "3"], env=env)
+    generated = run_cli(["book", "generate", "--borrowers", "20", "--seed", "3"], env=env)
     assert generated.exit_code == 0, generated.output
     return env
 
 
 def ok(args: list[str], env: dict[str, str]) -> Result:
-    result = runner.invoke(app, args, env=env)
+    result = run_cli(args, env=env)
     assert result.exit_code == 0, result.output
     return result
 
 
 def refused(args: list[str], env: dict[str, str], named: str) -> str:
-    result = runner.invoke(app, args, env=env)
+    result = run_cli(args, env=env)
     assert result.exit_code == 2, result.output
     line = result.stderr.strip()
     assert len(line.splitlines()) == 1
@@ -60,7 +62,7 @@ def rows(env: dict[str, str], sql: str) -> list[tuple[object, ...]]:
 def test_the_first_admin_needs_no_by_and_every_later_account_does(env: dict[str, str]) -> None:
     refused(["user", "add", "c1", "--role", "collector"], env, "the first account must be an admin")
     ok(["user", "add", "admin-wang", "--role", "admin"], env)
-    refused(["user", "add", "admin-2", "--role", "admin"], env, "by: say which user adds the account")
+    refused(["user", "add", "admin-2", "--role", "admin"], env, "only the very first admin is added without a login")
     refused(["user", "add", "c1", "--role", "boss", "--by", "admin-wang"], env, "--role: expected one of admin")
     ok(["user", "add", "c1", "--role", "collector", "--by", "admin-wang"], env)
     refused(["user", "add", "c2", "--role", "collector", "--by", "c1"], env, "may not manage users")
@@ -96,7 +98,7 @@ def test_training_makes_a_collector_current_and_bad_dates_are_named(env: dict[st
         env,
         "--kind",
     )
-    refused([*train[:-2], "--passed-on", "2026-01-01"], env, "--by: say which user acts")
+    refused([*train[:-2], "--passed-on", "2026-01-01"], env, "not logged in")
     assert rows(env, "SELECT count(*) FROM trainings") == [(0,)]
     # The command checks training against today's date: pass it yesterday.
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
@@ -108,6 +110,18 @@ def test_training_makes_a_collector_current_and_bad_dates_are_named(env: dict[st
     refused(["user", "deactivate", "admin-wang", "--by", "admin-wang"], env, "last active admin")
 
 
+def open_case(env: dict[str, str], loan: str) -> None:
+    """The loan's case opened and assigned, as the daily cycle would have done."""
+    engine = create_engine(env["FAIRDUN_DATABASE_URL"])
+    try:
+        with SqlAlchemyUnitOfWork(engine) as uow:
+            event = CollectorAssigned(date(2026, 8, 20), "collector-01")
+            uow.case_events.append(loan, event, recorded_at=datetime(2026, 8, 20, tzinfo=UTC))
+            uow.commit()
+    finally:
+        engine.dispose()
+
+
 def test_an_agency_goes_from_registered_to_placed_and_each_refusal_is_on_record(book: dict[str, str]) -> None:
     admin = ["--by", "admin-demo"]
     ok(["user", "add", "sup-1", "--role", "supervisor", *admin], book)
@@ -116,6 +130,8 @@ def test_an_agency_goes_from_registered_to_placed_and_each_refusal_is_on_record(
     ok(["agency", "approve", "ag-new", *admin], book)
     [loan, borrower] = rows(book, "SELECT id, borrower FROM loans ORDER BY id LIMIT 1")[0]
     place = ["agency", "place", str(loan), "--agency", "ag-new", "--by", "sup-1"]
+    refused(place, book, "has no open case")
+    open_case(book, str(loan))
     line = refused(place, book, "has no passed evaluation current")
     assert "was not told before placement" in line
     assert "GB/T 45251-2025" in line

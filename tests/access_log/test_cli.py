@@ -15,6 +15,7 @@ from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application.ports import AccessAction
 from fairdun.cli.main import app
 from tests.access_log.people import AGENT, BORROWER, COLLECTOR, DPO, NAME_B1, OTHER_COLLECTOR, PHONES, SUPERVISOR, seed
+from tests.login import run_cli, session_for
 from tests.persistence.conftest import Database
 
 runner = CliRunner()
@@ -32,7 +33,7 @@ def env(database: Database, engine: Engine) -> dict[str, str]:
 
 
 def invoke(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args), env=env)
+    result = run_cli(list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -58,7 +59,7 @@ def test_person_show_is_masked_by_default_and_unmasks_with_a_reason(env: dict[st
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["person", "show", "B1", "--as", "nobody"], "--as: no such user 'nobody'"),
+        (["person", "show", "B1", "--as", "nobody"], "not logged in"),
         (["person", "show", "B1", "--as", COLLECTOR.id, "--unmask"], "unmasking needs a stated reason"),
         (["person", "show", "B1", "--as", OTHER_COLLECTOR.id], "no case of borrower 'B1' is assigned to them"),
         (["person", "show", "B2", "--as", AGENT.id, "--field", "email"], "does not share email"),
@@ -113,11 +114,13 @@ def test_a_borrower_sees_who_read_their_data(env: dict[str, str]) -> None:
     assert (row["actor"], row["action"], row["purpose"]) == (COLLECTOR.id, "unmask", "callback")
 
 
-def test_a_deactivated_user_is_refused_and_the_attempt_logged(env: dict[str, str], engine: Engine) -> None:
+def test_a_deactivated_users_session_is_refused_before_anything_is_read(env: dict[str, str], engine: Engine) -> None:
+    signed = {**env, "FAIRDUN_SESSION": session_for(env, SUPERVISOR.id)}
+    assert runner.invoke(app, ["person", "show", "B1", "--json"], env=signed).exit_code == 0
     with SqlAlchemyUnitOfWork(engine) as uow:
         uow.access.set_active(SUPERVISOR.id, False)
         uow.commit()
-    code, _, err = invoke(env, "person", "show", "B1", "--as", SUPERVISOR.id)
-    assert code == 2
-    assert "is not active" in err
-    assert actions(engine, "B1") == [AccessAction.DENIED]
+    result = runner.invoke(app, ["person", "show", "B1", "--json"], env=signed)
+    assert result.exit_code == 2
+    assert "is not active" in result.stderr
+    assert actions(engine, "B1") == [AccessAction.VIEW]  # only the read made while the account was active

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fairdun.application.access_control import DEMO_ADMIN
-from fairdun.cli.main import app
+from tests.login import run_cli
 from tests.report.parse import Node, parse, table_rows
 
 runner = CliRunner()
@@ -33,14 +33,14 @@ CHARTS = (
 def env(tmp_path: Path) -> dict[str, str]:
     """A fictional book of 40 borrowers with three days of the cycle run."""
     environment = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'book.db'}", "COLUMNS": "200"}
-    assert runner.invoke(app, ["db", "upgrade"], env=environment).exit_code == 0
-    generated = runner.invoke(app, ["book", "generate", "--borrowers", "40", "--seed", "8"], env=environment)
+    assert run_cli(["db", "upgrade"], env=environment).exit_code == 0
+    generated = run_cli(["book", "generate", "--borrowers", "40", "--seed", "8"], env=environment)
     assert generated.exit_code == 0, generated.output
+    made = run_cli(["user", "add", "agent-01", "--role", "supervisor", "--by", DEMO_ADMIN], env=environment)
+    assert made.exit_code == 0, made.output
     log = f"path={tmp_path / 'o.jsonl'}"
     for day in ("2026-09-01", "2026-09-02", "2026-09-03"):
-        ran = runner.invoke(
-            app, ["cycle", "run", "--date", day, "--simulate", "--channel-option", log], env=environment
-        )
+        ran = run_cli(["cycle", "run", "--date", day, "--simulate", "--channel-option", log], env=environment)
         assert ran.exit_code == 0, ran.output
     return environment
 
@@ -56,7 +56,7 @@ def count(env: dict[str, str], table: str) -> int:
 
 
 def add(env: dict[str, str], *options: str) -> dict[str, object]:
-    result = runner.invoke(app, ["complaint", "add", "--by", "agent-01", *options], env=env)
+    result = run_cli(["complaint", "add", "--by", "agent-01", *options], env=env)
     assert result.exit_code == 0, result.output
     data: dict[str, object] = json.loads(result.stdout)
     return data
@@ -72,25 +72,23 @@ def test_a_complaint_is_taken_in_listed_shown_and_resolved(env: dict[str, str]) 
     assert added["status"] == "open"
     assert added["suspends"] is True
     assert "summary" not in added
-    listed = runner.invoke(app, ["complaint", "list", "--status", "open", "--json"], env=env)
+    listed = run_cli(["complaint", "list", "--status", "open", "--json", "--by", "agent-01"], env=env)
     assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [added["id"]]
-    table = runner.invoke(app, ["complaint", "list"], env=env)
+    table = run_cli(["complaint", "list", "--by", "agent-01"], env=env)
     assert "harassment (holds)" in table.stdout
-    sealed = json.loads(runner.invoke(app, ["complaint", "show", str(added["id"])], env=env).stdout)
+    sealed = json.loads(run_cli(["complaint", "show", str(added["id"]), "--by", "agent-01"], env=env).stdout)
     assert sealed["summary"] == "[sealed]"
     assert sealed["reference"] == "12378-2026-000123"
     for user, role in (("qa-02", "compliance"), ("col-09", "collector")):  # the generated book's admin adds them
-        made = runner.invoke(app, ["user", "add", user, "--role", role, "--by", DEMO_ADMIN], env=env)
+        made = run_cli(["user", "add", user, "--role", role, "--by", DEMO_ADMIN], env=env)
         assert made.exit_code == 0, made.output
-    denied = runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "col-09", "--reason", "x"], env=env)
+    denied = run_cli(["complaint", "show", str(added["id"]), "--by", "col-09", "--reason", "x"], env=env)
     assert denied.exit_code == 2
     assert denied.stderr.startswith("fairdun: error: --by: user 'col-09' may not see the case of")
-    unreasoned = runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "qa-02"], env=env)
+    unreasoned = run_cli(["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", " "], env=env)
     assert unreasoned.exit_code == 2
     assert "stated reason" in unreasoned.stderr
-    opened = runner.invoke(
-        app, ["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "12378 回复调查"], env=env
-    )
+    opened = run_cli(["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "12378 回复调查"], env=env)
     assert opened.exit_code == 0, opened.output
     assert json.loads(opened.stdout)["summary"] == SUMMARY
     with sqlite3.connect(env["FAIRDUN_DATABASE_URL"].removeprefix("sqlite:///")) as connection:
@@ -98,22 +96,20 @@ def test_a_complaint_is_taken_in_listed_shown_and_resolved(env: dict[str, str]) 
             "SELECT actor, action, fields FROM access_log WHERE fields LIKE '%complaint_text%' ORDER BY id"
         ).fetchall()
     assert [(a, b) for a, b, _ in logged] == [("col-09", "denied"), ("qa-02", "denied"), ("qa-02", "unmask")]
-    resolved = runner.invoke(
-        app,
+    resolved = run_cli(
         ["complaint", "resolve", str(added["id"]), "--outcome", "upheld", "--note", "录音核实", "--by", "qa-02"],
         env=env,
     )
     assert resolved.exit_code == 0, resolved.output
     assert json.loads(resolved.stdout)["status"] == "upheld"
-    again = runner.invoke(
-        app,
+    again = run_cli(
         ["complaint", "resolve", str(added["id"]), "--outcome", "withdrawn", "--note", "x", "--by", "qa-02"],
         env=env,
     )
     assert again.exit_code == 2
     assert again.stderr.startswith("fairdun: error: status: complaint")
     shown = json.loads(
-        runner.invoke(app, ["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "复核"], env=env).stdout
+        run_cli(["complaint", "show", str(added["id"]), "--by", "qa-02", "--reason", "复核"], env=env).stdout
     )
     assert [(h["status"], h["by"], h["note"]) for h in shown["history"]] == [
         ("open", "agent-01", None),
@@ -133,7 +129,7 @@ def test_complaints_are_read_from_a_json_file(env: dict[str, str], tmp_path: Pat
         ),
         encoding="utf-8",
     )
-    result = runner.invoke(app, ["complaint", "add", "--by", "agent-01", "--json", str(path)], env=env)
+    result = run_cli(["complaint", "add", "--by", "agent-01", "--json", str(path)], env=env)
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["loan"] for line in result.stdout.splitlines()] == [first, second]
     assert count(env, "complaints") == 2
@@ -158,9 +154,7 @@ def test_complaints_are_read_from_a_json_file(env: dict[str, str], tmp_path: Pat
 )  # fmt: skip
 def test_bad_input_is_one_line_exit_2_and_stores_nothing(env: dict[str, str], options: list[str], message: str) -> None:
     loan = loans(env)[0]
-    result = runner.invoke(
-        app, ["complaint", "add", "--by", "agent-01", *(o.format(loan=loan) for o in options)], env=env
-    )
+    result = run_cli(["complaint", "add", "--by", "agent-01", *(o.format(loan=loan) for o in options)], env=env)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -169,11 +163,9 @@ def test_bad_input_is_one_line_exit_2_and_stores_nothing(env: dict[str, str], op
 
 
 def test_unknown_complaints_and_outcomes_are_refused(env: dict[str, str]) -> None:
-    missing = runner.invoke(app, ["complaint", "show", "99"], env=env)
+    missing = run_cli(["complaint", "show", "99", "--by", "agent-01"], env=env)
     assert (missing.exit_code, missing.stderr.strip()) == (2, "fairdun: error: ID: no complaint 99")
-    outcome = runner.invoke(
-        app, ["complaint", "resolve", "1", "--outcome", "open", "--note", "x", "--by", "qa-02"], env=env
-    )
+    outcome = run_cli(["complaint", "resolve", "1", "--outcome", "open", "--note", "x", "--by", "qa-02"], env=env)
     assert outcome.exit_code == 2
     assert "--outcome: expected one of upheld, not_upheld, withdrawn" in outcome.stderr
 
@@ -190,7 +182,7 @@ def test_the_portfolio_page_has_every_chart_and_the_numbers_of_the_json(env: dic
         "--agency", "AG-EAST", "--received-at", "2026-09-03T09:00:00+08:00")  # fmt: skip
     page = tmp_path / "out" / "portfolio.html"
     period = ["--from", "2026-09-01", "--to", "2026-09-03"]
-    result = runner.invoke(app, ["audit", "portfolio", *period, "--json", "--html", str(page)], env=env)
+    result = run_cli(["audit", "portfolio", *period, "--json", "--html", str(page)], env=env)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout)
     assert figures["complaints"] == 2
@@ -230,8 +222,7 @@ def test_the_portfolio_page_has_every_chart_and_the_numbers_of_the_json(env: dic
 def test_an_unwritable_html_path_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
-    result = runner.invoke(
-        app,
+    result = run_cli(
         ["audit", "portfolio", "--from", "2026-09-01", "--to", "2026-09-03", "--html", str(blocker / "x.html")],
         env=env,
     )
@@ -250,7 +241,7 @@ def test_a_file_with_one_bad_complaint_stores_none(env: dict[str, str], tmp_path
         ),
         encoding="utf-8",
     )
-    result = runner.invoke(app, ["complaint", "add", "--by", "agent-01", "--json", str(path)], env=env)
+    result = run_cli(["complaint", "add", "--by", "agent-01", "--json", str(path)], env=env)
     assert result.exit_code == 2
     assert result.stderr.strip() == f"fairdun: error: {path}[1]: loan: no loan 'L-NOSUCH'"
     assert count(env, "complaints") == 0

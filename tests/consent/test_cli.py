@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,21 +15,24 @@ from fairdun.adapters.crypto import Keyring, MasterKey
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork, make_engine
 from fairdun.adapters.sqlalchemy.audit_log import verify_log
 from fairdun.application.ports import ContactPoint, Party
-from fairdun.cli.main import app
 from fairdun.domain.access import User, UserRole
+from fairdun.domain.cases import CollectorAssigned
 from fairdun.domain.contact import Channel, Role
+from tests.login import run_cli
+from tests.persistence.data import CASH_3, loan
 
 from .data import DEBTOR, DEBTOR_PHONE, FRIEND, SISTER, SISTER_PHONE
 
 runner = CliRunner()
 KEY = bytes(range(32, 64))  # fictional
+AT = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     url = f"sqlite:///{tmp_path / 'consent.db'}"
     environment = {"FAIRDUN_DATABASE_URL": url, "FAIRDUN_MASTER_KEY": base64.b64encode(KEY).decode(), "COLUMNS": "200"}
-    assert runner.invoke(app, ["db", "upgrade"], env=environment).exit_code == 0
+    assert run_cli(["db", "upgrade"], env=environment).exit_code == 0
     engine = make_engine(url, keyring=Keyring(MasterKey(KEY)))
     with SqlAlchemyUnitOfWork(engine) as uow:
         uow.parties.add(Party(DEBTOR, DEBTOR, Role.DEBTOR, "Asia/Shanghai"))
@@ -41,10 +44,14 @@ def env(tmp_path: Path) -> dict[str, str]:
         for user in (
             User("dpo-1", UserRole.COMPLIANCE),
             User("collector-7", UserRole.COLLECTOR),
+            User("collector-8", UserRole.COLLECTOR),
             User("auditor-1", UserRole.AUDITOR),
             User("gone-1", UserRole.COMPLIANCE, active=False),
         ):
             uow.access.add_user(user, at=datetime(2026, 7, 1, tzinfo=UTC))  # fmt: skip
+        uow.products.add(CASH_3)  # the debtor's loan, its case assigned to collector-7
+        uow.loans.add(loan("L-C1", borrower=DEBTOR))
+        uow.case_events.append("L-C1", CollectorAssigned(date(2026, 8, 1), "collector-7"), recorded_at=AT)
         uow.commit()
     engine.dispose()
     notice = tmp_path / "notice.txt"
@@ -66,13 +73,13 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def invoke(env: dict[str, str], *args: str) -> dict[str, object]:
-    result = runner.invoke(app, list(args), env=env)
+    result = run_cli(list(args), env=env)
     assert result.exit_code == 0, result.output
     return dict(json.loads(result.stdout.splitlines()[-1]))
 
 
 def refused(env: dict[str, str], *args: str) -> str:
-    result = runner.invoke(app, list(args), env=env)
+    result = run_cli(list(args), env=env)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -81,7 +88,7 @@ def refused(env: dict[str, str], *args: str) -> str:
 
 
 def history(env: dict[str, str], party: str) -> list[dict[str, object]]:
-    result = runner.invoke(app, ["consent", "history", party], env=env)
+    result = run_cli(["consent", "history", party], env=env)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -126,8 +133,8 @@ def test_grant_withdraw_regrant_and_history_newest_last(env: dict[str, str]) -> 
             "notice: unknown notice",
         ),
         ((SISTER, "contact_relay", *GRANT[:-1], "auditor-1"), "user 'auditor-1' (auditor) may not manage consent"),
-        ((SISTER, "contact_relay", *GRANT[:-1], "gone-1"), "user 'gone-1' is not active"),
-        ((SISTER, "contact_relay", *GRANT[:-1], "nobody"), "user 'nobody': no such user"),
+        ((SISTER, "contact_relay", *GRANT[:-1], "gone-1"), "not logged in"),  # an inactive account cannot log in
+        ((SISTER, "contact_relay", *GRANT[:-1], "nobody"), "not logged in"),
         ((SISTER, "contact_relay", *GRANT, "--at", "yesterday"), "--at: not an ISO 8601 instant"),
         ((SISTER, "contact_relay", *GRANT, "--at", "2026-08-02T10:00"), "--at: give a zone offset"),
     ],
@@ -145,6 +152,9 @@ def test_a_collector_records_a_refusal_and_an_inbound_stop_opts_the_debtor_out(e
         env, "contact", "refuse", DEBTOR, "--evidence", "x", "--by", "collector-7"
     )
     assert "may not record outcome" in refused(env, "contact", "refuse", SISTER, "--evidence", "x", "--by", "dpo-1")
+    assert "may not see a case of" in refused(
+        env, "contact", "refuse", SISTER, "--evidence", "x", "--by", "collector-8"
+    )  # not their case
 
     stop = invoke(env, "inbound", "sms", "--from", SISTER_PHONE[3:], "--text", "退订")
     assert stop == {"keyword": "退订", "changes": [{"party": SISTER, "recorded": "refused"}], "note": None}

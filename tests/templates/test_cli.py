@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fairdun.cli.main import app
+from tests.login import run_cli
 
 runner = CliRunner()
 
@@ -26,7 +26,11 @@ author = "writer-wang"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     environment = {"FAIRDUN_DATABASE_URL": f"sqlite:///{tmp_path / 'templates.db'}", "COLUMNS": "200"}
-    assert runner.invoke(app, ["db", "upgrade"], env=environment).exit_code == 0
+    assert run_cli(["db", "upgrade"], env=environment).exit_code == 0
+    assert run_cli(["user", "add", "admin-1", "--role", "admin"], env=environment).exit_code == 0
+    for user in ("writer-wang", "officer-li"):
+        made = run_cli(["user", "add", user, "--role", "compliance", "--by", "admin-1"], env=environment)
+        assert made.exit_code == 0, made.output
     return environment
 
 
@@ -37,29 +41,29 @@ def write(tmp_path: Path, text: str, name: str = "t.toml") -> str:
 
 
 def listed(env: dict[str, str], *options: str) -> list[dict[str, object]]:
-    result = runner.invoke(app, ["template", "list", *options], env=env)
+    result = run_cli(["template", "list", *options], env=env)
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_a_template_is_added_submitted_and_approved_by_a_second_person(env: dict[str, str], tmp_path: Path) -> None:
-    added = runner.invoke(app, ["template", "add", write(tmp_path, LAWFUL)], env=env)
+    added = run_cli(["template", "add", write(tmp_path, LAWFUL), "--by", "writer-wang"], env=env)
     assert added.exit_code == 0, added.output
     assert json.loads(added.stdout) == {"id": "M1-SMS-REMINDER", "version": 1, "ref": "M1-SMS-REMINDER@v1",
                                         "status": "draft"}  # fmt: skip
-    assert runner.invoke(app, ["template", "submit", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env).exit_code == 0
-    own = runner.invoke(app, ["template", "approve", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env)
+    assert run_cli(["template", "submit", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env).exit_code == 0
+    own = run_cli(["template", "approve", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env)
     assert own.exit_code == 2
     assert "TPL-FOUR-EYES" in own.stderr
     assert len(own.stderr.strip().splitlines()) == 1
-    approved = runner.invoke(app, ["template", "approve", "M1-SMS-REMINDER", "--by", "officer-li"], env=env)
+    approved = run_cli(["template", "approve", "M1-SMS-REMINDER", "--by", "officer-li"], env=env)
     assert approved.exit_code == 0, approved.output
     assert [r["ref"] for r in listed(env, "--status", "approved")] == ["M1-SMS-REMINDER@v1"]
-    shown = json.loads(runner.invoke(app, ["template", "show", "M1-SMS-REMINDER"], env=env).stdout)
+    shown = json.loads(run_cli(["template", "show", "M1-SMS-REMINDER"], env=env).stdout)
     assert [(h["status"], h["by"]) for h in shown[0]["history"]] == [
         ("draft", "writer-wang"), ("in_review", "writer-wang"), ("approved", "officer-li"),
     ]  # fmt: skip
-    retired = runner.invoke(app, ["template", "retire", "M1-SMS-REMINDER", "--by", "officer-li"], env=env)
+    retired = run_cli(["template", "retire", "M1-SMS-REMINDER", "--by", "officer-li"], env=env)
     assert retired.exit_code == 0
     assert json.loads(retired.stdout)["status"] == "retired"
     assert listed(env, "--status", "approved") == []
@@ -69,8 +73,8 @@ def test_submit_lists_every_lint_failure_and_changes_nothing(env: dict[str, str]
     bad = LAWFUL.replace('role = "debtor"', 'role = "contact"').replace(
         "body = ", 'body = "你欠{amount}元不还就让你坐牢" #'
     )
-    assert runner.invoke(app, ["template", "add", write(tmp_path, bad)], env=env).exit_code == 0
-    refused = runner.invoke(app, ["template", "submit", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env)
+    assert run_cli(["template", "add", write(tmp_path, bad), "--by", "writer-wang"], env=env).exit_code == 0
+    refused = run_cli(["template", "submit", "M1-SMS-REMINDER", "--by", "writer-wang"], env=env)
     assert refused.exit_code == 2
     line = refused.stderr.strip()
     assert len(line.splitlines()) == 1
@@ -93,7 +97,7 @@ def test_submit_lists_every_lint_failure_and_changes_nothing(env: dict[str, str]
 def test_bad_input_exits_2_naming_what_is_wrong_and_stores_nothing(
     env: dict[str, str], tmp_path: Path, change: tuple[str, str], named: str
 ) -> None:
-    result = runner.invoke(app, ["template", "add", write(tmp_path, LAWFUL.replace(*change))], env=env)
+    result = run_cli(["template", "add", write(tmp_path, LAWFUL.replace(*change)), "--by", "writer-wang"], env=env)
     assert result.exit_code == 2
     assert named in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -101,7 +105,7 @@ def test_bad_input_exits_2_naming_what_is_wrong_and_stores_nothing(
 
 
 def test_an_unknown_status_or_template_exits_2(env: dict[str, str]) -> None:
-    assert runner.invoke(app, ["template", "list", "--status", "live"], env=env).exit_code == 2
-    shown = runner.invoke(app, ["template", "show", "NOPE"], env=env)
+    assert run_cli(["template", "list", "--status", "live"], env=env).exit_code == 2
+    shown = run_cli(["template", "show", "NOPE"], env=env)
     assert shown.exit_code == 2
     assert "TPL-NOT-FOUND" in shown.stderr

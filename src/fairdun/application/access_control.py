@@ -38,6 +38,8 @@ from fairdun.domain.contact import Consent
 
 BOOTSTRAP = "bootstrap"
 """The actor of the first admin's creation, on a database that had no users."""
+RESERVED = frozenset({BOOTSTRAP, "anonymous", "cli"})
+"""Ids no account may take, since the logs use them as actors (as every ``system:...``)."""
 
 USER_ADDED, USER_DEACTIVATED, TRAINING_RECORDED = "user.added", "user.deactivated", "training.recorded"
 AGENCY_ADDED, AGENCY_APPROVED, AGENCY_REVOKED = "agency.added", "agency.approved", "agency.revoked"
@@ -81,12 +83,15 @@ def acting(uow: UnitOfWork, user_id: str, permission: Permission) -> User:
     return user
 
 
-def add_user(uow: UnitOfWork, user: User, *, by: str | None, at: datetime) -> None:
-    """Adds an account. ``by`` needs ``MANAGE_USERS``; on a database without users the first account may be an
-    admin added by nobody (``by`` None), and only that."""
+def add_user(uow: UnitOfWork, user: User, *, by: str | None, at: datetime) -> str:
+    """Adds an account (without a password: ``fairdun.application.authentication.add_account`` gives it its
+    one-time password); returns the actor recorded. ``by`` needs ``MANAGE_USERS``; on a database without users
+    the first account may be an admin added by nobody (``by`` None), and only that."""
     if by is None:
         if uow.access.any_user():
-            raise AccessControlError("by: say which user adds the account (only the very first admin needs none)")
+            raise AccessControlError(
+                "not logged in: only the very first admin is added without a login (fairdun login ID)"
+            )
         if user.role is not UserRole.ADMIN:
             raise AccessControlError(f"role: the first account must be an admin, got {user.role.value}")
         actor = BOOTSTRAP
@@ -96,11 +101,14 @@ def add_user(uow: UnitOfWork, user: User, *, by: str | None, at: datetime) -> No
     uow.access.add_user(user, at=at)
     detail = {"role": user.role.value, "agency": user.agency, "party": user.party}
     uow.audit.append(actor, USER_ADDED, f"user:{user.id}", detail, at=at)
+    return actor
 
 
 def _check_account(uow: UnitOfWork, user: User) -> None:
-    if not user.id.strip() or len(user.id) > 64:
-        raise AccessControlError("id: 1 to 64 characters")
+    if not user.id.strip() or len(user.id) > 64 or user.id != user.id.strip():
+        raise AccessControlError("id: 1 to 64 characters, without surrounding spaces")
+    if user.id in RESERVED or user.id.startswith("system:"):
+        raise AccessControlError(f"id: {user.id!r} is reserved for the log's own actors")
     if uow.access.user(user.id) is not None:
         raise AccessControlError(f"id: user {user.id!r} already exists")
     if (user.agency is not None) != (user.role is UserRole.AGENCY_COLLECTOR):
@@ -126,7 +134,9 @@ def deactivate_user(uow: UnitOfWork, user_id: str, *, by: str, at: datetime) -> 
     if target.role is UserRole.ADMIN and len(admins) == 1:
         raise AccessControlError(f"user {user_id!r} is the last active admin; add another admin first")
     uow.access.set_active(user_id, False)
-    uow.audit.append(actor.id, USER_DEACTIVATED, f"user:{user_id}", {"role": target.role.value}, at=at)
+    ended = uow.access.end_sessions(user_id, at=at)
+    detail = {"role": target.role.value, "sessions_ended": ended}
+    uow.audit.append(actor.id, USER_DEACTIVATED, f"user:{user_id}", detail, at=at)
 
 
 def record_training(
@@ -215,14 +225,18 @@ def approve_agency(uow: UnitOfWork, agency_id: str, *, by: str, at: datetime) ->
     uow.audit.append(actor.id, AGENCY_APPROVED, f"agency:{agency_id}", {}, at=at)
 
 
-def revoke_agency(uow: UnitOfWork, agency_id: str, *, by: str, at: datetime) -> None:
-    """Takes the agency off the approved list: no new placement from now on."""
+def revoke_agency(uow: UnitOfWork, agency_id: str, *, by: str, at: datetime) -> tuple[str, ...]:
+    """Takes the agency off the approved list: no new placement from now on, and every case placed with it is
+    recalled in the same transaction (its collectors see nothing more); returns the loans recalled."""
     actor = acting(uow, by, Permission.MANAGE_AGENCIES)
     agency = _agency(uow, agency_id)
     if not agency.approved(at):
         raise AccessControlError(f"agency {agency_id!r} is not on the approved list")
     uow.access.set_listing(agency_id, approved_at=agency.approved_at, revoked_at=at)
-    uow.audit.append(actor.id, AGENCY_REVOKED, f"agency:{agency_id}", {}, at=at)
+    recalled = tuple(sorted(loan for loan, events in uow.case_events.all().items() if placed_with(events) == agency_id))
+    uow.case_events.append_many([(loan, RecalledFromAgency(at.date())) for loan in recalled], recorded_at=at)
+    uow.audit.append(actor.id, AGENCY_REVOKED, f"agency:{agency_id}", {"recalled": list(recalled)}, at=at)
+    return recalled
 
 
 def evaluate_agency(
@@ -332,6 +346,15 @@ def placed_with(events: Iterable[CaseEvent]) -> str | None:
     return agency
 
 
+def case_open(events: Iterable[CaseEvent]) -> bool:
+    """Whether a loan's stored case events (in recorded order) leave a case open: something recorded of a case
+    (an assignment, a placement, a promise, a plan, a dispute) since the last cure."""
+    open_ = False
+    for event in events:
+        open_ = not isinstance(event, Cured)
+    return open_
+
+
 def place_case(uow: UnitOfWork, loan_id: str, agency_id: str, *, by: str, at: datetime, on: date) -> None:
     """Places the loan's case with the agency on local date ``on``, if every rule allows it; otherwise records the
     refusal in the audit log and raises :class:`PlacementRefusedError` (the caller commits either way, so the
@@ -340,7 +363,10 @@ def place_case(uow: UnitOfWork, loan_id: str, agency_id: str, *, by: str, at: da
     loan = uow.loans.get(loan_id)
     if loan is None:
         raise AccessControlError(f"loan {loan_id!r}: not in the book")
-    held = placed_with(uow.case_events.all().get(loan_id, ()))
+    events = uow.case_events.all().get(loan_id, ())
+    if not case_open(events):
+        raise AccessControlError(f"loan {loan_id!r} has no open case (the daily cycle opens one when it falls due)")
+    held = placed_with(events)
     if held is not None:
         raise AccessControlError(f"loan {loan_id!r} is already placed with {held!r}; recall it first")
     desk = PlacementDesk(uow)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from fairdun.application.channels import DeliveryResult, OutboundMessage
 from fairdun.application.complaints import ComplaintRepository
 from fairdun.application.retention import SubjectRepository
-from fairdun.domain.access import User
+from fairdun.domain.access import Credential, LoginSession, User
 from fairdun.domain.agency import Agency, Contract, Evaluation, PlacementNotice, Training
 from fairdun.domain.cases import CaseEvent
 from fairdun.domain.contact import Channel, ContactEvent, Outcome, Role
@@ -659,6 +659,27 @@ class AccessRepository(Protocol):
 
     def first_notices(self, agency_id: str, borrowers: Collection[str]) -> dict[str, PlacementNotice]:
         """Each of ``borrowers``' earliest notice about ``agency_id``; borrowers never told are absent."""
+        ...
+
+    # logins (migration 0014)
+
+    def credential(self, user_id: str) -> Credential | None:
+        """``user_id``'s password hash and lock state; None if the account has no password (cannot log in)."""
+        ...
+
+    def set_credential(self, credential: Credential) -> None:
+        """Stores ``credential`` as the account's only one (a new password replaces the old)."""
+        ...
+
+    def set_login_failures(self, user_id: str, failed_attempts: int, locked_until: datetime | None) -> None: ...
+
+    def add_session(self, session: LoginSession) -> None: ...
+
+    def session(self, token_hash: str) -> LoginSession | None: ...
+
+    def end_sessions(self, user_id: str, *, at: datetime, only: str | None = None, keep: str | None = None) -> int:
+        """Ends ``user_id``'s live sessions: only the one whose token hash is ``only``, or all but ``keep``, or all;
+        how many were ended."""
         ...
 
 

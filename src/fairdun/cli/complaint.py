@@ -29,7 +29,8 @@ from fairdun.application.complaints import (
 )
 from fairdun.application.ports import PersistenceError
 from fairdun.cli.database import fail, open_database
-from fairdun.domain.access import AccessDeniedError
+from fairdun.cli.session import signed_in
+from fairdun.domain.access import AccessDeniedError, Permission, UserRole, allowed
 from fairdun.domain.errors import DomainError
 
 complaint_app = typer.Typer(
@@ -152,12 +153,25 @@ def _json(complaint: Complaint, *, text: bool) -> dict[str, Any]:
     return out
 
 
-By = Annotated[str, typer.Option("--by", help="Who records it (a user id; recorded in the audit log).")]
+By = Annotated[str | None, typer.Option("--by", help="The user logged in, who records it (default: that user).")]
+
+
+def _handler(by: str | None) -> str:
+    """The user logged in, who must hold handle_complaints."""
+    return signed_in(by, need=Permission.HANDLE_COMPLAINTS).id
+
+
+def _reader(by: str | None) -> str:
+    """The user logged in, who must handle complaints or read the audit records (auditors)."""
+    user = signed_in(by)
+    if not (allowed(user, Permission.HANDLE_COMPLAINTS) or allowed(user, Permission.READ_AUDIT)):
+        fail(f"user {user.id!r} ({user.role.value}) may not list complaints")
+    return user.id
 
 
 @complaint_app.command("add")
 def complaint_add(  # noqa: PLR0917 (a command's options are its interface)
-    by: By,
+    by: By = None,
     loan: Annotated[str | None, typer.Option("--loan", help="The loan complained about.")] = None,
     category: Annotated[
         str | None, typer.Option("--category", help=", ".join(c.value for c in ComplaintCategory) + ".")
@@ -213,6 +227,14 @@ def complaint_add(  # noqa: PLR0917 (a command's options are its interface)
         }
         intakes = [intake_from({k: v for k, v in doc.items() if v is not None})]
         places = [""]
+    user = signed_in(by)
+    if user.role is UserRole.BORROWER and allowed(user, Permission.OWN_DATA):
+        strangers = sorted({str(i.party) for i in intakes if i.party != user.party})
+        if strangers:
+            fail(f"party: a borrower records only their own complaints (--party {user.party}), got {strangers[0]}")
+    elif not allowed(user, Permission.HANDLE_COMPLAINTS):
+        fail(f"user {user.id!r} ({user.role.value}) may not handle complaints")
+    by = user.id
     now = datetime.now(UTC)
 
     def take(uow: SqlAlchemyUnitOfWork) -> list[tuple[Complaint, tuple[str, ...]]]:
@@ -234,9 +256,11 @@ def complaint_list(
         str | None, typer.Option("--status", help=", ".join(s.value for s in ComplaintStatus) + ".")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line instead of a table.")] = False,
+    by: By = None,
 ) -> None:
     """Every complaint (or those in one status), oldest first, without the sealed text."""
     wanted = None if status is None else _enum(ComplaintStatus, "--status", status)
+    _reader(by)
     complaints = _run(lambda uow: uow.complaints.all(status=wanted), personal_data=False)
     if as_json:
         for c in complaints:
@@ -270,23 +294,26 @@ def _id(text: str) -> int:
 @complaint_app.command("show")
 def complaint_show(
     complaint_id: Annotated[str, typer.Argument(metavar="ID")],
-    by: Annotated[
-        str | None, typer.Option("--by", help="Open the sealed words and notes as this user (needs unmask).")
-    ] = None,
-    reason: Annotated[str, typer.Option("--reason", help="Why the words are read (access-logged).")] = "",
+    by: By = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Open the sealed words and notes, saying why (access-logged).")
+    ] = "",
 ) -> None:
-    """One complaint as JSON with every status change. Its words and notes are sealed: shown only with --by a user
-    who may unmask the case's data and a --reason, and that read is written to the access log."""
+    """One complaint as JSON with every status change, for those who handle complaints and auditors. Its words and
+    notes are sealed: opened only with a --reason, for a user who may unmask the case's data, and that read is
+    written to the access log (a refusal too)."""
     number = _id(complaint_id)
-    if by is None:
+    if not reason:
+        _reader(by)
         found = _run(lambda uow: uow.complaints.get(number), personal_data=False)
         if found is None:
             fail(f"ID: no complaint {number}")
         typer.echo(json.dumps(_json(found, text=True), ensure_ascii=False, indent=2))
         return
+    reader = signed_in(by)
     now = datetime.now(UTC)
     try:
-        opened = _run(lambda uow: read_complaint(uow, number, user_id=by, reason=reason, at=now))
+        opened = _run(lambda uow: read_complaint(uow, number, user_id=reader.id, reason=reason, at=now))
     except AccessDeniedError as exc:
         fail(f"--by: {exc}")
     typer.echo(json.dumps(_json(opened, text=True), ensure_ascii=False, indent=2))
@@ -295,11 +322,12 @@ def complaint_show(
 @complaint_app.command("investigate")
 def complaint_investigate(
     complaint_id: Annotated[str, typer.Argument(metavar="ID")],
-    by: By,
+    by: By = None,
     note: Annotated[str | None, typer.Option("--note", help="What is being looked into (sealed).")] = None,
 ) -> None:
     """Mark an open complaint as under investigation (it still holds collection contact)."""
     number = _id(complaint_id)
+    by = _handler(by)
     now = datetime.now(UTC)
     changed = _run(lambda uow: advance_complaint(uow, number, ComplaintStatus.INVESTIGATING, by=by, at=now, note=note))
     typer.echo(json.dumps(_json(changed, text=False), ensure_ascii=False))
@@ -310,13 +338,14 @@ def complaint_resolve(
     complaint_id: Annotated[str, typer.Argument(metavar="ID")],
     outcome: Annotated[str, typer.Option("--outcome", help="upheld, not_upheld or withdrawn.")],
     note: Annotated[str, typer.Option("--note", help="What was found and done (sealed at rest).")],
-    by: By,
+    by: By = None,
 ) -> None:
     """Resolve a complaint; a hold it put on collection contact lifts from the next cycle run."""
     number = _id(complaint_id)
     status = _enum(ComplaintStatus, "--outcome", outcome)
     if status not in OUTCOMES:
         fail(f"--outcome: expected one of {', '.join(o.value for o in OUTCOMES)}, got {outcome!r}")
+    handler = _handler(by)
     now = datetime.now(UTC)
-    changed = _run(lambda uow: advance_complaint(uow, number, status, by=by, at=now, note=note))
+    changed = _run(lambda uow: advance_complaint(uow, number, status, by=handler, at=now, note=note))
     typer.echo(json.dumps(_json(changed, text=False), ensure_ascii=False))

@@ -17,9 +17,11 @@ from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application import consent as ledger
 from fairdun.application.access_control import acting
 from fairdun.application.consent import ConsentError, PrivacyNotice, RefusalChannel
+from fairdun.application.personal_data import case_holders
 from fairdun.application.ports import ConsentRecord, PersistenceError
 from fairdun.cli.database import fail, open_database
-from fairdun.domain.access import AccessDeniedError, Permission
+from fairdun.cli.session import signed_in
+from fairdun.domain.access import AccessDeniedError, Permission, sees_case
 
 notice_app = typer.Typer(help="Privacy notices: versioned, never edited (docs/consent.md).", no_args_is_help=True)
 consent_app = typer.Typer(
@@ -32,7 +34,8 @@ inbound_app = typer.Typer(help="Inbound messages: stop keywords (docs/consent.md
 
 T = TypeVar("T")
 By = Annotated[
-    str, typer.Option("--by", help="The user who records it: a compliance officer (manage_consent), kept in the log.")
+    str | None,
+    typer.Option("--by", help="The user logged in, who records it: a compliance officer (manage_consent)."),
 ]
 At = Annotated[str | None, typer.Option("--at", help="When it happened, ISO 8601 with a zone offset (default: now).")]
 Evidence = Annotated[str, typer.Option("--evidence", help="A reference to the proof: a recording id, a form id.")]
@@ -56,9 +59,10 @@ def _run(step: Callable[[SqlAlchemyUnitOfWork], T], *, personal_data: bool = Fal
         return result
 
 
-def _may(uow: SqlAlchemyUnitOfWork, user_id: str, permission: Permission) -> str:
-    """The id of the active user ``user_id`` if their role holds ``permission`` (domain/access.py); else refused."""
-    return acting(uow, user_id, permission).id
+def _may(uow: SqlAlchemyUnitOfWork, by: str | None, permission: Permission) -> str:
+    """The user logged in (whom ``--by``, if given, must name) if their role holds ``permission``
+    (domain/access.py); else refused."""
+    return acting(uow, signed_in(by, need=permission).id, permission).id
 
 
 def _when(at: str | None) -> datetime:
@@ -112,9 +116,9 @@ def _echo(value: Any) -> None:
 def notice_publish(
     file: Annotated[Path, typer.Argument(help="The notice's text, UTF-8.")],
     version: Annotated[str, typer.Option("--version", help="The new version (never reused).")],
-    by: By,
     language: Annotated[str, typer.Option("--language", help="Its language tag.")] = "zh-CN",
     at: At = None,
+    by: By = None,
 ) -> None:
     """Publish a new version of the privacy notice from a file; prints its version and SHA-256."""
     try:
@@ -162,8 +166,8 @@ def consent_grant(  # noqa: PLR0917 (a command's options are its interface)
     notice: Annotated[str, typer.Option("--notice", help="The notice version it was given under.")],
     channel: ChannelOption,
     evidence: Evidence,
-    by: By,
     at: At = None,
+    by: By = None,
 ) -> None:
     """Record a consent: a new row, whatever came before."""
     when = _when(at)
@@ -188,8 +192,8 @@ def consent_withdraw(  # noqa: PLR0917 (a command's options are its interface)
     purpose: Annotated[str, typer.Argument(metavar="PURPOSE")],
     channel: ChannelOption,
     evidence: Evidence,
-    by: By,
     at: At = None,
+    by: By = None,
 ) -> None:
     """Withdraw the party's consent to the purpose: effective for the very next decision and dispatch."""
     when = _when(at)
@@ -222,7 +226,7 @@ def consent_history(party: Annotated[str, typer.Argument(metavar="PARTY")]) -> N
 def contact_refuse(
     party: Annotated[str, typer.Argument(metavar="PARTY")],
     evidence: Evidence,
-    by: Annotated[str, typer.Option("--by", help="The collector who heard it (record_outcome).")],
+    by: Annotated[str | None, typer.Option("--by", help="The user logged in: the collector who heard it.")] = None,
     at: At = None,
 ) -> None:
     """Record, as the collector who heard it, a designated contact's permanent refusal of further contact."""
@@ -233,11 +237,24 @@ def contact_refuse(
             party=party,
             channel=RefusalChannel.COLLECTOR,
             evidence=evidence,
-            actor=_may(uow, by, Permission.RECORD_OUTCOME),
+            actor=_heard(uow, by, party),
             at=when,
         )
     )
     _echo({"party": refusal.party, "refused_at": refusal.at.isoformat(), "channel": refusal.channel.value})
+
+
+def _heard(uow: SqlAlchemyUnitOfWork, by: str | None, party: str) -> str:
+    """The user logged in, if they may record outcomes and see a case of the party's borrower (a collector: one
+    assigned to them; an agency collector: one placed with their agency)."""
+    user = acting(uow, signed_in(by, need=Permission.RECORD_OUTCOME).id, Permission.RECORD_OUTCOME)
+    found = uow.parties.get(party)
+    if found is None:
+        return user.id  # the ledger names the unknown party
+    cases = case_holders(uow, found.borrower).values()
+    if not any(sees_case(user, assignee=a, agency=g, borrower=found.borrower) for a, g in cases):
+        raise AccessDeniedError(f"user {user.id!r} may not see a case of {found.borrower}, whose contact {party} is")
+    return user.id
 
 
 @inbound_app.command("sms")

@@ -25,6 +25,7 @@ from fairdun.cli.cycle import book_app, case_app, cycle_app, ledger_app, outbox_
 from fairdun.cli.keys import keys_app
 from fairdun.cli.person import incident_app, person_app
 from fairdun.cli.screen import screen_app
+from fairdun.cli.session import login, logout, whoami
 from fairdun.cli.subject import retention_app, subject_app
 from fairdun.cli.template import template_app
 from fairdun.cli.users import agency_app, user_app
@@ -67,6 +68,9 @@ app.add_typer(contact_app, name="contact")
 app.add_typer(inbound_app, name="inbound")
 app.add_typer(person_app, name="person")
 app.add_typer(incident_app, name="incident")
+app.command("login")(login)
+app.command("logout")(logout)
+app.command("whoami")(whoami)
 
 
 def fail(message: str) -> NoReturn:

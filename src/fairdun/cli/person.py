@@ -24,6 +24,7 @@ from fairdun.application import personal_data
 from fairdun.application.personal_data import AffectedParty, PartyView, UnknownPartyError
 from fairdun.application.ports import AccessRecord, PersistenceError
 from fairdun.cli.database import fail, open_database
+from fairdun.cli.session import signed_in
 from fairdun.domain.access import AccessDeniedError, User
 
 person_app = typer.Typer(
@@ -35,7 +36,7 @@ incident_app = typer.Typer(
 )
 
 T = TypeVar("T")
-As = Annotated[str, typer.Option("--as", help="The user reading (their role and cases decide what they see).")]
+As = Annotated[str | None, typer.Option("--as", help="The user logged in, who reads (default: that user); checked.")]
 Json = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 
 
@@ -49,21 +50,16 @@ def _factory() -> Iterator[Callable[[], SqlAlchemyUnitOfWork]]:
         yield lambda: SqlAlchemyUnitOfWork(engine)
 
 
-def _user(uow: SqlAlchemyUnitOfWork, user_id: str) -> User:
-    """The account ``--as`` names. An inactive one is returned as it is: the read is then refused, and logged."""
-    if not user_id.strip():
-        fail("--as: name the user reading")
-    with uow:
-        user = uow.access.user(user_id.strip())
-    if user is None:
-        fail(f"--as: no such user {user_id.strip()!r}")
-    return user
+def _user(user_id: str | None) -> User:
+    """The user logged in (whom ``--as``, if given, must name); their role and cases decide what they see."""
+    return signed_in(user_id, option="--as")
 
 
-def _run(user_id: str, step: Callable[[SqlAlchemyUnitOfWork, User], T]) -> T:
-    """Runs ``step`` as the user ``user_id`` with a fresh unit of work; refusals and errors become one line."""
+def _run(user_id: str | None, step: Callable[[SqlAlchemyUnitOfWork, User], T]) -> T:
+    """Runs ``step`` as the user logged in (``--as``) with a fresh unit of work; refusals and errors become one
+    line."""
+    user = _user(user_id)
     with _factory() as factory:
-        user = _user(factory(), user_id)
         try:
             return step(factory(), user)
         except (AccessDeniedError, UnknownPartyError, PersistenceError, ValueError) as exc:
@@ -113,7 +109,7 @@ def _view_json(view: PartyView) -> dict[str, Any]:
 @person_app.command("show")
 def show(  # noqa: PLR0917 (a command's options are its interface)
     party: Annotated[str, typer.Argument(help="The party id (a borrower, or a person they designated).")],
-    as_user: As,
+    as_user: As = None,
     unmask: Annotated[bool, typer.Option("--unmask", help="Show the values in clear (needs --reason).")] = False,
     reason: Annotated[str, typer.Option("--reason", help="Why: the case, the request, the call.")] = "",
     field: Annotated[list[str] | None, typer.Option("--field", help="Only this field (repeatable).")] = None,
@@ -153,7 +149,7 @@ def _access_json(record: AccessRecord) -> dict[str, Any]:
 @person_app.command("accesses")
 def accesses(
     party: Annotated[str, typer.Argument(help="The party id.")],
-    as_user: As,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Who read this person's data, when, which fields and why (PIPL Arts. 44-45): for the person themselves
@@ -186,7 +182,7 @@ def affected(
     actor: Annotated[str, typer.Option("--actor", help="The account (user id, or system:cycle / system:dispatch).")],
     since: Annotated[str, typer.Option("--from", help="Start of the window, with a UTC offset (included).")],
     until: Annotated[str, typer.Option("--to", help="End of the window, with a UTC offset (included).")],
-    as_user: As,
+    as_user: As = None,
     as_json: Json = False,
 ) -> None:
     """Every person whose personal data ACTOR read from --from to --to: fields, reads, first and last, borrower

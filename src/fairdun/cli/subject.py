@@ -21,6 +21,7 @@ from fairdun.application.ports import PersistenceError
 from fairdun.application.retention import RetentionError, RetentionSchedule, purge
 from fairdun.application.subject_rights import FIELDS, SubjectError, Validator
 from fairdun.cli.database import fail, open_database
+from fairdun.cli.session import signed_in
 from fairdun.config.retention import load_retention
 from fairdun.domain import identity
 from fairdun.domain.access import AccessDeniedError
@@ -36,7 +37,7 @@ retention_app = typer.Typer(
 
 T = TypeVar("T")
 
-By = Annotated[str, typer.Option("--by", help="The user making the request (named in the audit log).")]
+By = Annotated[str | None, typer.Option("--by", help="The user logged in, making the request (default: that user).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why: the request, its date and channel, the case.")]
 Policies = Annotated[
     Path | None, typer.Option("--policies", help="A retention TOML file instead of the shipped policies.")
@@ -56,10 +57,12 @@ def _day(value: str | None, name: str) -> date:
         fail(f"{name}: expected a date YYYY-MM-DD, got {value!r}")
 
 
-def _user(value: str) -> str:
-    if not value.strip():
-        fail("by: name the user making the request")
-    return value.strip()
+PURGE_ACTOR = "system:retention"
+
+
+def _user(by: str | None) -> str:
+    """The user logged in (whom ``--by``, if given, must name); their role is checked by the request itself."""
+    return signed_in(by).id
 
 
 def _schedule(path: Path | None) -> RetentionSchedule:
@@ -119,9 +122,9 @@ def validator(today: date) -> Validator:
 @subject_app.command("export")
 def subject_export(
     party: Annotated[str, typer.Argument(help="The party id of the data subject.")],
-    by: By,
     out: Annotated[Path, typer.Option("--out", help="Folder to write PARTY.json and PARTY.html into.")],
     on: Annotated[str | None, typer.Option("--on", help="Loan states as of this date (default today).")] = None,
+    by: By = None,
 ) -> None:
     """Everything held about PARTY as DIR/PARTY.json (versioned shape) and DIR/PARTY.html (readable, zh-CN and
     English headings, self-contained). Logged as an access and audited (subject.exported)."""
@@ -143,8 +146,8 @@ def subject_correct(
     party: Annotated[str, typer.Argument(help="The party id of the data subject.")],
     field: Annotated[str, typer.Option("--field", help=f"One of {', '.join(FIELDS)}.")],
     value: Annotated[str, typer.Option("--value", help="The correct value (never printed or logged).")],
-    by: By,
     reason: Reason,
+    by: By = None,
 ) -> None:
     """Corrects one personal field of PARTY (PIPL Art. 46): validated, sealed again, audited (the field and who,
     never the values)."""
@@ -159,13 +162,13 @@ def subject_correct(
 @subject_app.command("erase")
 def subject_erase(  # noqa: PLR0917 - typer options
     party: Annotated[str, typer.Argument(help="The party id of the data subject.")],
-    by: By,
     reason: Reason,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be erased and kept; change nothing.")
     ] = False,
     on: Annotated[str | None, typer.Option("--on", help="Judge holds as of this date (default today).")] = None,
     policies: Policies = None,
+    by: By = None,
 ) -> None:
     """Erases PARTY by crypto-shredding its data key (PIPL Art. 47), or refuses while a hold applies. Prints the
     explanation as JSON on stdout (what was erased, kept, why and until when) and as text on stderr; exit 1 when
@@ -217,12 +220,12 @@ def retention_purge(
     on: Annotated[str, typer.Option("--on", help="The date periods are measured to (YYYY-MM-DD).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; change nothing.")] = False,
     batch: Annotated[int, typer.Option("--batch", help="Rows per transaction (each with an audit entry).")] = 500,
-    by: Annotated[str, typer.Option("--by", help="Who runs it (named in the audit log).")] = "fairdun retention purge",
     policies: Policies = None,
 ) -> None:
     """Deletes rows past their retention period on --on, in batches, each batch audited (retention.purged);
-    never the audit log or the ledger, never rows of a held party or loan. Prints the counts as JSON."""
-    day, schedule, actor, at = _day(on, "on"), _schedule(policies), _user(by), _now()
+    never the audit log or the ledger, never rows of a held party or loan. Prints the counts as JSON. A scheduled
+    job: it acts as ``system:retention``, as the cycle acts as ``system:cycle``."""
+    day, schedule, actor, at = _day(on, "on"), _schedule(policies), PURGE_ACTOR, _now()
     report = _run(
         lambda f: purge(
             f, schedule, day, actor=actor, at=at, settled=subject_rights.settled_loans, dry_run=dry_run, batch=batch
@@ -236,8 +239,8 @@ def retention_hold(
     party: Annotated[str, typer.Argument(help="The party (or, with --loan, leave it as the borrower) to hold.")],
     reason: Reason,
     until: Annotated[str, typer.Option("--until", help="Last day the hold applies (YYYY-MM-DD).")],
-    by: By,
     loan: Annotated[str | None, typer.Option("--loan", help="Hold one loan's records instead of the party's.")] = None,
+    by: By = None,
 ) -> None:
     """Sets a legal hold (litigation, a regulator's request): nothing of the party (or loan) is erased or purged
     until it ends or is released. Audited (retention.hold_set)."""
@@ -265,7 +268,7 @@ def retention_hold(
 @retention_app.command("release")
 def retention_release(
     hold: Annotated[int, typer.Argument(help="The hold's id (printed by `retention hold`).")],
-    by: By,
+    by: By = None,
 ) -> None:
     """Releases a legal hold (audited, retention.hold_released); the hold's record is kept."""
     actor, at = _user(by), _now()

@@ -17,7 +17,9 @@ from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application import templates as registry
 from fairdun.application.ports import PersistenceError
 from fairdun.cli.database import fail, open_database
+from fairdun.cli.session import signed_in
 from fairdun.config.packs import load_screener
+from fairdun.domain.access import Permission
 from fairdun.domain.contact import Channel, Role
 from fairdun.domain.templates import Template, TemplateError, TemplateStatus
 
@@ -114,13 +116,25 @@ def _json(t: Template) -> dict[str, Any]:
     }
 
 
-By = Annotated[str, typer.Option("--by", help="Who makes the transition (recorded with the time).")]
+By = Annotated[
+    str | None, typer.Option("--by", help="The user logged in, who makes the transition (default: that user).")
+]
+
+
+def _editor(by: str | None) -> str:
+    """The user logged in, who must hold manage_templates (docs/templates.md)."""
+    return signed_in(by, need=Permission.MANAGE_TEMPLATES).id
 
 
 @template_app.command("add")
-def template_add(file: Annotated[Path, typer.Argument(help="A TOML file: " + ", ".join(FIELDS) + ".")]) -> None:
-    """Store a template from a TOML file as a new draft version of its id."""
+def template_add(
+    file: Annotated[Path, typer.Argument(help="A TOML file: " + ", ".join(FIELDS) + ".")], by: By = None
+) -> None:
+    """Store a template from a TOML file as a new draft version of its id; its author is the user logged in."""
     spec = read_spec(file)
+    editor = _editor(by)
+    if spec.author != editor:
+        fail(f"{file}: author: the file names {spec.author!r}, but you are logged in as {editor!r}")
     added = _run(lambda uow: registry.add(uow, spec, at=_now()))
     typer.echo(json.dumps(_summary(added)))
 
@@ -128,30 +142,33 @@ def template_add(file: Annotated[Path, typer.Argument(help="A TOML file: " + ", 
 @template_app.command("submit")
 def template_submit(
     template_id: Annotated[str, typer.Argument(metavar="ID")],
-    by: By,
+    by: By = None,
     lender: Annotated[
         str | None, typer.Option(help="The lender's name, accepted instead of {lender_name} as the sender.")
     ] = None,
 ) -> None:
     """Send the newest draft to review if it passes the lint; otherwise list every failure (exit 2)."""
+    editor = _editor(by)
     screener = load_screener()
     submitted = _run(
-        lambda uow: registry.submit(uow, template_id, by=by, at=_now(), screener=screener, lender_name=lender)
+        lambda uow: registry.submit(uow, template_id, by=editor, at=_now(), screener=screener, lender_name=lender)
     )
     typer.echo(json.dumps(_summary(submitted)))
 
 
 @template_app.command("approve")
-def template_approve(template_id: Annotated[str, typer.Argument(metavar="ID")], by: By) -> None:
+def template_approve(template_id: Annotated[str, typer.Argument(metavar="ID")], by: By = None) -> None:
     """Approve the version in review (not by its author); the version approved before is retired."""
-    approved = _run(lambda uow: registry.approve(uow, template_id, by=by, at=_now()))
+    editor = _editor(by)
+    approved = _run(lambda uow: registry.approve(uow, template_id, by=editor, at=_now()))
     typer.echo(json.dumps(_summary(approved)))
 
 
 @template_app.command("retire")
-def template_retire(template_id: Annotated[str, typer.Argument(metavar="ID")], by: By) -> None:
+def template_retire(template_id: Annotated[str, typer.Argument(metavar="ID")], by: By = None) -> None:
     """Retire the approved version (or withdraw the newest draft or version in review)."""
-    retired = _run(lambda uow: registry.retire(uow, template_id, by=by, at=_now()))
+    editor = _editor(by)
+    retired = _run(lambda uow: registry.retire(uow, template_id, by=editor, at=_now()))
     typer.echo(json.dumps(_summary(retired)))
 
 

@@ -1,9 +1,10 @@
 """``fairdun user`` and ``fairdun agency``: accounts and their training, outside agencies, notices to borrowers and
 placing a case with an agency (docs/access.md), on the database at ``FAIRDUN_DATABASE_URL``.
 
-The CLI has no login of its own: a command that changes something names the acting user with ``--by``, whose
-role must hold the permission (``MANAGE_USERS``, ``MANAGE_AGENCIES``, ``ASSIGN``); the audit log records them.
-The very first account, on a database without users, is an admin added without ``--by``. Bad input or a refusal
+A command that changes something acts for the user logged in (``fairdun login``; ``--by``, if given, must name
+them), whose role must hold the permission (``MANAGE_USERS``, ``MANAGE_AGENCIES``, ``ASSIGN``); the audit log
+records them. The very first account, on a database without users, is an admin added without a login. Every new
+account gets a one-time password, printed once, to be changed at the first login. Bad input or a refusal
 is one line naming what is wrong, exit status 2, and nothing is stored, except a refused placement, whose refusal
 is kept in the audit log.
 """
@@ -20,8 +21,10 @@ import typer
 
 from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from fairdun.application import access_control as access
+from fairdun.application import authentication as auth
 from fairdun.application.ports import PersistenceError
 from fairdun.cli.database import fail, open_database
+from fairdun.cli.session import Stdin, read_secret, session_token, signed_in
 from fairdun.domain.access import AccessDeniedError, User, UserRole
 from fairdun.domain.agency import (
     MINIMAL_SHARE,
@@ -40,7 +43,9 @@ agency_app = typer.Typer(
 )
 
 T = TypeVar("T")
-By = Annotated[str | None, typer.Option("--by", help="The acting user (their role must allow the change).")]
+By = Annotated[
+    str | None, typer.Option("--by", help="The acting user: must be the one logged in (default: that user).")
+]
 
 
 @contextmanager
@@ -68,9 +73,8 @@ def _run(step: Callable[[SqlAlchemyUnitOfWork], T]) -> T:
 
 
 def _by(by: str | None) -> str:
-    if by is None or not by.strip():
-        fail("--by: say which user acts (the CLI has no login; the audit log names them)")
-    return by
+    """The user logged in (whom ``--by``, if given, must name)."""
+    return signed_in(by).id
 
 
 def _day(text: str, option: str) -> date:
@@ -103,11 +107,52 @@ def user_add(
     party: Annotated[str | None, typer.Option(help="A borrower account's party.")] = None,
     by: By = None,
 ) -> None:
-    """Add an account. Without --by only on a database with no users, and only an admin (the first account)."""
+    """Add an account, with a one-time password printed once (to be changed at the first login). Without a login
+    only on a database with no users, and only an admin (the first account)."""
     chosen = UserRole(_choice(role, "--role", [r.value for r in UserRole]))
     user = User(user_id, chosen, agency, True, party)
-    _run(lambda uow: access.add_user(uow, user, by=by, at=_now()))
-    typer.echo(json.dumps({"added": user_id, "role": chosen.value}))
+    acting = None if session_token() is None and by is None else _by(by)
+    one_time = _run(lambda uow: auth.add_account(uow, user, by=acting, at=_now()))
+    typer.echo(json.dumps({"added": user_id, "role": chosen.value, "one_time_password": one_time}))
+    typer.echo("give the one-time password to its owner privately; it must be changed at the first login", err=True)
+
+
+@user_app.command("reset")
+def user_reset(user_id: Annotated[str, typer.Argument(metavar="ID")], by: By = None) -> None:
+    """Give an account a new one-time password (printed once), ending its sessions and any lock."""
+    acting = _by(by)
+    one_time = _run(lambda uow: auth.reset_password(uow, user_id, by=acting, at=_now()))
+    typer.echo(json.dumps({"reset": user_id, "one_time_password": one_time}))
+
+
+@user_app.command("password")
+def user_password(password_stdin: Stdin = False) -> None:
+    """Change your own password (the current one, then the new one twice; with --password-stdin two lines: the
+    current and the new). Your other sessions end; this one goes on."""
+    token = session_token()
+    if token is None:
+        fail("not logged in: run `fairdun login ID` first")
+    current = read_secret("Current password", from_stdin=password_stdin)
+    new = read_secret("New password", from_stdin=password_stdin, confirm=not password_stdin)
+    at = _now()
+
+    def change(uow: SqlAlchemyUnitOfWork) -> str:
+        signed = auth.authenticate(uow, token, at=at)
+        auth.change_password(uow, signed.user.id, current, new, at=at, keep=signed.session.token_hash)
+        return signed.user.id
+
+    with _uow() as uow:
+        try:
+            with uow:
+                try:
+                    user = change(uow)
+                except auth.AuthenticationError:
+                    uow.commit()  # a wrong current password counts as a failed login, and is audited
+                    raise
+                uow.commit()
+        except (access.AccessControlError, AccessDeniedError, PersistenceError) as exc:
+            fail(str(exc))
+    typer.echo(json.dumps({"password_changed": user}))
 
 
 @user_app.command("list")
@@ -195,10 +240,11 @@ def agency_approve(agency_id: Annotated[str, typer.Argument(metavar="ID")], by: 
 
 @agency_app.command("revoke")
 def agency_revoke(agency_id: Annotated[str, typer.Argument(metavar="ID")], by: By = None) -> None:
-    """Take the agency off the approved list: nothing more is placed with it."""
+    """Take the agency off the approved list: nothing more is placed with it, and every case placed with it is
+    recalled at once."""
     acting = _by(by)
-    _run(lambda uow: access.revoke_agency(uow, agency_id, by=acting, at=_now()))
-    typer.echo(json.dumps({"revoked": agency_id}))
+    recalled = _run(lambda uow: access.revoke_agency(uow, agency_id, by=acting, at=_now()))
+    typer.echo(json.dumps({"revoked": agency_id, "recalled": list(recalled)}))
 
 
 @agency_app.command("evaluate")

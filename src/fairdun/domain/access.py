@@ -8,6 +8,7 @@ data (migration 0010). docs/access.md explains the model.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -55,6 +56,8 @@ class Permission(StrEnum):
     """Export records in bulk (audit logs, reports)."""
     INCIDENT = "incident"
     """Run an incident query: whose data an account read (PIPL Art. 57)."""
+    HANDLE_COMPLAINTS = "handle_complaints"
+    """Take in, investigate and resolve complaints (their sealed words still need UNMASK)."""
     OWN_DATA = "own_data"
     """A borrower's own data, export and correction requests, refusals and complaints."""
 
@@ -73,10 +76,18 @@ GRANTS: dict[UserRole, frozenset[Permission]] = {
             Permission.READ_AUDIT,
             Permission.EXPORT,
             Permission.INCIDENT,
+            Permission.HANDLE_COMPLAINTS,
         }
     ),
     UserRole.SUPERVISOR: frozenset(
-        {Permission.VIEW_CASE, Permission.UNMASK, Permission.ASSIGN, Permission.RECORD_OUTCOME, Permission.EXPORT}
+        {
+            Permission.VIEW_CASE,
+            Permission.UNMASK,
+            Permission.ASSIGN,
+            Permission.RECORD_OUTCOME,
+            Permission.EXPORT,
+            Permission.HANDLE_COMPLAINTS,
+        }
     ),
     UserRole.COLLECTOR: frozenset(
         {Permission.VIEW_CASE, Permission.UNMASK, Permission.CONTACT, Permission.RECORD_OUTCOME}
@@ -138,3 +149,34 @@ def sees_case(user: User, *, assignee: str | None, agency: str | None, borrower:
             return False
         case _:
             return True
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """An account's password as stored: a salted hash in the form ``scrypt$n$r$p$salt$hash`` (never the password),
+    when and by whom it was set, whether it is a one-time password to be changed at the first login, and the
+    failed logins since the last good one with the instant the account stays locked until."""
+
+    user: str
+    password_hash: str
+    set_at: datetime
+    set_by: str
+    must_change: bool
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    """A session given at a login: the SHA-256 of its token (the token is only ever with the user), whose it is,
+    when it was issued and expires, and when it was ended (logout, a password change, deactivation)."""
+
+    token_hash: str
+    user: str
+    issued_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+    def live(self, at: datetime) -> bool:
+        """Whether the session may still be used at ``at``."""
+        return self.ended_at is None and self.issued_at <= at < self.expires_at

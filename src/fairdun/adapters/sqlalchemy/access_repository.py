@@ -17,13 +17,15 @@ from fairdun.adapters.sqlalchemy.models_access import (
     AgencyContractRow,
     AgencyEvaluationRow,
     AgencyRow,
+    CredentialRow,
     PlacementNoticeRow,
+    SessionRow,
     TrainingRow,
     UserRow,
 )
 from fairdun.adapters.sqlalchemy.repositories import _flush, _utc
 from fairdun.application.ports import ConflictError
-from fairdun.domain.access import User, UserRole
+from fairdun.domain.access import Credential, LoginSession, User, UserRole
 from fairdun.domain.agency import (
     Agency,
     Contract,
@@ -216,3 +218,73 @@ class SqlAlchemyAccessRepository:
                 if r.borrower not in found:
                     found[r.borrower] = PlacementNotice(r.borrower, r.agency, r.informed_at, r.channel, r.evidence)
         return found
+
+    # --- logins (migration 0014) ----------------------------------------------------------------------------
+
+    def credential(self, user_id: str) -> Credential | None:
+        row = self._session.get(CredentialRow, user_id)
+        if row is None:
+            return None
+        return Credential(
+            row.user_id,
+            row.password_hash,
+            row.set_at,
+            row.set_by,
+            bool(row.must_change),
+            row.failed_attempts,
+            row.locked_until,
+        )
+
+    def set_credential(self, credential: Credential) -> None:
+        row = self._session.get(CredentialRow, credential.user)
+        values = {
+            "password_hash": credential.password_hash,
+            "set_at": _utc(credential.set_at, "set_at"),
+            "set_by": credential.set_by,
+            "must_change": credential.must_change,
+            "failed_attempts": credential.failed_attempts,
+            "locked_until": None if credential.locked_until is None else _utc(credential.locked_until, "locked_until"),
+        }
+        if row is None:
+            self._session.add(CredentialRow(user_id=credential.user, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        _flush(self._session, "credential", credential.user)
+
+    def set_login_failures(self, user_id: str, failed_attempts: int, locked_until: datetime | None) -> None:
+        until = None if locked_until is None else _utc(locked_until, "locked_until")
+        done = self._session.execute(
+            update(CredentialRow)
+            .where(CredentialRow.user_id == user_id)
+            .values(failed_attempts=failed_attempts, locked_until=until)
+        )
+        if not getattr(done, "rowcount", 0):
+            raise ConflictError("credential", user_id, "is not stored")
+
+    def add_session(self, session: LoginSession) -> None:
+        self._session.add(
+            SessionRow(
+                token_hash=session.token_hash,
+                user_id=session.user,
+                issued_at=_utc(session.issued_at, "issued_at"),
+                expires_at=_utc(session.expires_at, "expires_at"),
+                ended_at=None if session.ended_at is None else _utc(session.ended_at, "ended_at"),
+            )
+        )
+        _flush(self._session, "session", session.user)
+
+    def session(self, token_hash: str) -> LoginSession | None:
+        row = self._session.get(SessionRow, token_hash)
+        if row is None:
+            return None
+        return LoginSession(row.token_hash, row.user_id, row.issued_at, row.expires_at, row.ended_at)
+
+    def end_sessions(self, user_id: str, *, at: datetime, only: str | None = None, keep: str | None = None) -> int:
+        query = update(SessionRow).where(SessionRow.user_id == user_id, SessionRow.ended_at.is_(None))
+        if only is not None:
+            query = query.where(SessionRow.token_hash == only)
+        if keep is not None:
+            query = query.where(SessionRow.token_hash != keep)
+        done = self._session.execute(query.values(ended_at=_utc(at, "at")))
+        return int(getattr(done, "rowcount", 0))

@@ -23,7 +23,9 @@ __all__ = [
     "AgencyEvaluationRow",
     "AgencyRow",
     "Base",
+    "CredentialRow",
     "PlacementNoticeRow",
+    "SessionRow",
     "TrainingRow",
     "UserRow",
 ]
@@ -132,3 +134,32 @@ class PlacementNoticeRow(Base):
     channel: Mapped[str] = mapped_column(String(32))
     evidence: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class CredentialRow(Base):
+    """An account's password as a salted scrypt hash (migration 0014), whether it must be changed at the next
+    login, and the failed attempts that lock it."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (CheckConstraint("failed_attempts >= 0", name="failed_attempts"),)
+
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    must_change: Mapped[bool]
+    failed_attempts: Mapped[int]
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SessionRow(Base):
+    """A session given at a login: the SHA-256 of its token (never the token), whose, and its lifetime."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint("expires_at > issued_at", name="period"), Index(None, "user_id"))
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

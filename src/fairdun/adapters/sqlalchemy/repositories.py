@@ -57,7 +57,9 @@ def _execute_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], 
     dialect = connection.dialect
     names = list(rows[0])
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
-    convert = {name: table.c[name].type.bind_processor(dialect) for name in names}
+    # The dialect's own processor (not the generic one): on SQLite it writes an instant as the ORM does, with its
+    # microseconds always, so that rows written either way compare and sort alike.
+    convert = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
     order = compiled.positiontup
     params: list[Any]
     if order is not None:
