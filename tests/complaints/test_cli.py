@@ -246,3 +246,24 @@ def test_a_file_with_one_bad_complaint_stores_none(env: dict[str, str], tmp_path
     assert result.stderr.strip() == f"fairdun: error: {path}[1]: loan: no loan 'L-NOSUCH'"
     assert count(env, "complaints") == 0
     assert count(env, "complaint_transitions") == 0
+
+
+def test_a_borrower_files_only_their_own_complaints_and_a_collector_none(env: dict[str, str]) -> None:
+    with sqlite3.connect(env["FAIRDUN_DATABASE_URL"].removeprefix("sqlite:///")) as connection:
+        (mine, me), (_, other) = connection.execute("SELECT id, borrower FROM loans ORDER BY id LIMIT 2").fetchall()
+    for user, role, extra in (("portal-1", "borrower", ["--party", me]), ("col-1", "collector", [])):
+        made = run_cli(["user", "add", user, "--role", role, *extra, "--by", DEMO_ADMIN], env=env)
+        assert made.exit_code == 0, made.output
+    about = ["--loan", mine, "--category", "harassment", "--channel", "portal", "--role", "debtor"]
+    own = run_cli(["complaint", "add", *about, "--party", me, "--by", "portal-1"], env=env)
+    assert own.exit_code == 0, own.output
+    assert json.loads(own.stdout)["party"] == me
+    stranger = run_cli(["complaint", "add", *about, "--party", other, "--by", "portal-1"], env=env)
+    assert stranger.exit_code == 2
+    assert f"a borrower records only their own complaints (--party {me}), got {other}" in stranger.stderr
+    collector = run_cli(["complaint", "add", *about, "--by", "col-1"], env=env)
+    assert collector.exit_code == 2
+    assert "may not handle complaints" in collector.stderr
+    listed = run_cli(["complaint", "list", "--json", "--by", "portal-1"], env=env)
+    assert listed.exit_code == 2
+    assert count(env, "complaints") == 1
