@@ -70,20 +70,24 @@ def _keep_token(token: str) -> Path:
     return path
 
 
+def _authenticate(token: str) -> auth.Signed:
+    """What the session of ``token`` proves, now; one line and exit status 2 if nothing."""
+    with open_database(personal_data=False) as engine:
+        uow = SqlAlchemyUnitOfWork(engine)
+        try:
+            with uow:
+                return auth.authenticate(uow, token, at=_now())
+        except (AccessControlError, PersistenceError) as exc:
+            fail(str(exc))
+
+
 def signed_in(by: str | None = None, *, need: Permission | None = None, option: str = "--by") -> User:
     """The user the current session proves, if it is live, their password is not a one-time one, ``by`` (when
     given) names them, and their role holds ``need``; otherwise one line saying what to do, exit status 2."""
     token = session_token()
     if token is None:
         fail("not logged in: run `fairdun login ID` first (or set FAIRDUN_SESSION)")
-    at = _now()
-    with open_database(personal_data=False) as engine:
-        uow = SqlAlchemyUnitOfWork(engine)
-        try:
-            with uow:
-                signed = auth.authenticate(uow, token, at=at)
-        except (AccessControlError, PersistenceError) as exc:
-            fail(str(exc))
+    signed = _authenticate(token)
     user = signed.user
     if signed.must_change:
         fail(f"user {user.id!r}: set your own password first (`fairdun user password`): the one you have is one-time")
@@ -169,13 +173,7 @@ def whoami() -> None:
     token = session_token()
     if token is None:
         fail("not logged in")
-    with open_database(personal_data=False) as engine:
-        uow = SqlAlchemyUnitOfWork(engine)
-        try:
-            with uow:
-                signed = auth.authenticate(uow, token, at=_now())
-        except (AccessControlError, PersistenceError) as exc:
-            fail(str(exc))
+    signed = _authenticate(token)
     user = signed.user
     typer.echo(
         json.dumps(
