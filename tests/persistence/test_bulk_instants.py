@@ -4,8 +4,9 @@ same instant written by the ORM."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -13,8 +14,15 @@ from fairdun.adapters.sqlalchemy.models_access import UserRow
 from fairdun.adapters.sqlalchemy.repositories import _execute_many
 
 
-def test_the_bulk_path_and_the_orm_store_an_instant_alike(engine: Engine) -> None:
-    on_the_second = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 9, 1, 8, 0, tzinfo=UTC),
+        datetime(2026, 9, 1, 16, 0, 5, 123456, tzinfo=timezone(timedelta(hours=8))),
+    ],
+)
+def test_the_bulk_path_and_the_orm_store_an_instant_alike(engine: Engine, instant: datetime) -> None:
+    on_the_second = instant
     with Session(engine) as session:
         session.add(UserRow(id="orm", role="admin", agency=None, party=None, active=True, created_at=on_the_second))
         session.flush()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from fairdun.adapters.sqlalchemy.column_types import UtcDateTime
 from fairdun.adapters.sqlalchemy.data_keys import ERASED, DataKeyStore
 from fairdun.adapters.sqlalchemy.models import (
     ContactEventRow,
@@ -59,7 +60,7 @@ def _execute_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], 
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
     # The dialect's own processor (not the generic one): on SQLite it writes an instant as the ORM does, with its
     # microseconds always, so that rows written either way compare and sort alike.
-    convert = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+    convert = {name: _processor(table.c[name].type, dialect) for name in names}
     order = compiled.positiontup
     params: list[Any]
     if order is not None:
@@ -74,6 +75,23 @@ def _execute_many(session: Session, table: Any, rows: Sequence[dict[str, Any]], 
         if isinstance(exc.orig, ValueError) and not isinstance(exc, DBAPIError):
             raise ValueError(f"{entity} {key!r}: {exc.orig}") from exc
         raise
+
+
+def _processor(column_type: Any, dialect: Any) -> Any:
+    """The bind conversion of a column's type on ``dialect``. An instant on SQLite is written by
+    :func:`_sqlite_instant`, to the same text as SQLAlchemy's own, in a fraction of its time."""
+    if dialect.name == "sqlite" and isinstance(column_type, UtcDateTime):
+        return _sqlite_instant
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    """An aware instant as SQLite stores it: UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"instants must be timezone-aware datetimes, got {value!r}")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _bind(convert: Any, value: Any) -> Any:
