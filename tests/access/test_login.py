@@ -207,3 +207,15 @@ def test_a_token_from_the_environment_and_a_bad_one(env: dict[str, str], engine:
     assert ok({**scripted, "FAIRDUN_SESSION": token}, "whoami")["user"] == "admin-wang"
     assert "not known to this database" in refused({**scripted, "FAIRDUN_SESSION": "forged"}, "whoami")
     assert "hours: 1 to 12" in refused(env, "login", "admin-wang", "--hours", "48", "--password-stdin", stdin=OWN)
+
+
+def test_the_password_is_asked_for_without_echo_when_not_piped(env: dict[str, str]) -> None:
+    assert cli(env, "db", "upgrade").exit_code == 0
+    one_time = str(ok(env, "user", "add", "admin-wang", "--role", "admin")["one_time_password"])
+    asked = cli(env, "login", "admin-wang", stdin=f"{one_time}\n")
+    assert asked.exit_code == 0, asked.output
+    assert one_time not in asked.stdout  # hidden input is not echoed
+    mismatch = cli(env, "user", "password", stdin=f"{one_time}\n{OWN}\nsomething-else-99\n{OWN}\n{OWN}\n")
+    assert mismatch.exit_code == 0, mismatch.output  # the confirmation is asked again until both agree
+    assert json.loads(mismatch.stdout.splitlines()[-1]) == {"password_changed": "admin-wang"}
+    assert ok(env, "whoami")["must_change"] is False
