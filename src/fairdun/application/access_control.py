@@ -349,10 +349,8 @@ def placed_with(events: Iterable[CaseEvent]) -> str | None:
 def case_open(events: Iterable[CaseEvent]) -> bool:
     """Whether a loan's stored case events (in recorded order) leave a case open: something recorded of a case
     (an assignment, a placement, a promise, a plan, a dispute) since the last cure."""
-    open_ = False
-    for event in events:
-        open_ = not isinstance(event, Cured)
-    return open_
+    history = tuple(events)
+    return bool(history) and not isinstance(history[-1], Cured)
 
 
 def place_case(uow: UnitOfWork, loan_id: str, agency_id: str, *, by: str, at: datetime, on: date) -> None:

@@ -59,10 +59,10 @@ def _run(step: Callable[[SqlAlchemyUnitOfWork], T], *, personal_data: bool = Fal
         return result
 
 
-def _may(uow: SqlAlchemyUnitOfWork, by: str | None, permission: Permission) -> str:
-    """The user logged in (whom ``--by``, if given, must name) if their role holds ``permission``
-    (domain/access.py); else refused."""
-    return acting(uow, signed_in(by, need=permission).id, permission).id
+def _may(uow: SqlAlchemyUnitOfWork, user_id: str, permission: Permission) -> str:
+    """The id of the active user ``user_id`` (the one logged in: ``signed_in``, before the transaction) if their
+    role holds ``permission`` (domain/access.py); else refused."""
+    return acting(uow, user_id, permission).id
 
 
 def _when(at: str | None) -> datetime:
@@ -127,10 +127,15 @@ def notice_publish(
         fail(f"{file}: cannot be read: {exc.strerror}")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text")
-    when = _when(at)
+    when, user = _when(at), signed_in(by).id
     published = _run(
         lambda uow: ledger.publish_notice(
-            uow, version=version, language=language, text=body, actor=_may(uow, by, Permission.MANAGE_CONSENT), at=when
+            uow,
+            version=version,
+            language=language,
+            text=body,
+            actor=_may(uow, user, Permission.MANAGE_CONSENT),
+            at=when,
         )
     )
     _echo(_notice(published))
@@ -170,7 +175,7 @@ def consent_grant(  # noqa: PLR0917 (a command's options are its interface)
     by: By = None,
 ) -> None:
     """Record a consent: a new row, whatever came before."""
-    when = _when(at)
+    when, user = _when(at), signed_in(by).id
     granted = _run(
         lambda uow: ledger.grant_consent(
             uow,
@@ -179,7 +184,7 @@ def consent_grant(  # noqa: PLR0917 (a command's options are its interface)
             notice=notice,
             channel=channel,
             evidence=evidence,
-            actor=_may(uow, by, Permission.MANAGE_CONSENT),
+            actor=_may(uow, user, Permission.MANAGE_CONSENT),
             at=when,
         )
     )
@@ -196,7 +201,7 @@ def consent_withdraw(  # noqa: PLR0917 (a command's options are its interface)
     by: By = None,
 ) -> None:
     """Withdraw the party's consent to the purpose: effective for the very next decision and dispatch."""
-    when = _when(at)
+    when, user = _when(at), signed_in(by).id
     withdrawn = _run(
         lambda uow: ledger.withdraw_consent(
             uow,
@@ -204,7 +209,7 @@ def consent_withdraw(  # noqa: PLR0917 (a command's options are its interface)
             purpose=purpose,
             channel=channel,
             evidence=evidence,
-            actor=_may(uow, by, Permission.MANAGE_CONSENT),
+            actor=_may(uow, user, Permission.MANAGE_CONSENT),
             at=when,
         )
     )
@@ -230,24 +235,24 @@ def contact_refuse(
     at: At = None,
 ) -> None:
     """Record, as the collector who heard it, a designated contact's permanent refusal of further contact."""
-    when = _when(at)
+    when, user = _when(at), signed_in(by).id
     refusal = _run(
         lambda uow: ledger.refuse_contact(
             uow,
             party=party,
             channel=RefusalChannel.COLLECTOR,
             evidence=evidence,
-            actor=_heard(uow, by, party),
+            actor=_heard(uow, user, party),
             at=when,
         )
     )
     _echo({"party": refusal.party, "refused_at": refusal.at.isoformat(), "channel": refusal.channel.value})
 
 
-def _heard(uow: SqlAlchemyUnitOfWork, by: str | None, party: str) -> str:
-    """The user logged in, if they may record outcomes and see a case of the party's borrower (a collector: one
-    assigned to them; an agency collector: one placed with their agency)."""
-    user = acting(uow, signed_in(by, need=Permission.RECORD_OUTCOME).id, Permission.RECORD_OUTCOME)
+def _heard(uow: SqlAlchemyUnitOfWork, user_id: str, party: str) -> str:
+    """``user_id`` (the one logged in), if they may record outcomes and see a case of the party's borrower (a
+    collector: one assigned to them; an agency collector: one placed with their agency)."""
+    user = acting(uow, user_id, Permission.RECORD_OUTCOME)
     found = uow.parties.get(party)
     if found is None:
         return user.id  # the ledger names the unknown party
