@@ -135,7 +135,7 @@ class _Compiler:
         if dialect not in DIALECTS:
             raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
         self.dialect = dialect
-        self.members: dict[str, str] = {}  # CTE name -> the column of `marked` that says a row is in it
+        self.members: list[str] = []  # CTEs of row numbers; `marked` says per row whether it is in each
         self.pack = pack
         self.supplied = supplied
         self.flags: list[str] = []  # 0/1 columns the caps count, computed once per row
@@ -156,14 +156,11 @@ class _Compiler:
         return self._member(name)
 
     def _member(self, name: str) -> str:
-        """A 0/1 column of ``marked``: is this row's rn in the CTE ``name``? Computed once per name. The one place
-        the dialects differ: DuckDB builds its hash table on the small side for ``IN (subquery)``; Spark accepts
-        a subquery there only in a filter, so it gets a LEFT JOIN on the (distinct) row numbers instead."""
+        """A 0/1 column of ``marked``: is this row's rn in the CTE ``name``? The CTEs are gathered into one table
+        of row numbers (``marks``, a column per CTE) joined to the log once: one join instead of one per CTE,
+        and the same text for both dialects."""
         if name not in self.members:
-            if self.dialect == "duckdb":
-                self.members[name] = f"CASE WHEN l.rn IN (SELECT rn FROM {name}) THEN 1 ELSE 0 END AS in_{name}"
-            else:
-                self.members[name] = f"CASE WHEN {name}.rn IS NULL THEN 0 ELSE 1 END AS in_{name}"
+            self.members.append(name)
         return f"l.in_{name}"
 
     def boolean_fact(self, fact: str, scope: str) -> str:
@@ -343,10 +340,18 @@ class _Compiler:
         ]
         for name, (table, on, scopes) in self.hits.items():
             where = " OR ".join(f"({s})" for s in scopes)
-            ctes.append(f"{name} AS (SELECT DISTINCT l.rn FROM base l JOIN f_{table} f ON {on} WHERE {where})")
-        joins = "" if self.dialect == "duckdb" else "".join(f" LEFT JOIN {n} ON {n}.rn = l.rn" for n in self.members)
-        marks = "".join(f", {m}" for m in self.members.values())
-        ctes.append(f"marked AS (SELECT l.*{marks} FROM base l{joins} WHERE l.direction = 'outbound')")
+            ctes.append(f"{name} AS (SELECT l.rn FROM base l JOIN f_{table} f ON {on} WHERE {where})")
+        if self.members:
+            union = " UNION ALL ".join(f"SELECT rn, {i} AS s FROM {n}" for i, n in enumerate(self.members))
+            found = ", ".join(f"max(CASE WHEN s = {i} THEN 1 ELSE 0 END) AS in_{n}" for i, n in enumerate(self.members))
+            ctes.append(f"marks AS (SELECT rn, {found} FROM ({union}) u GROUP BY rn)")
+            marks = "".join(f", COALESCE(m.in_{n}, 0) AS in_{n}" for n in self.members)
+            ctes.append(
+                f"marked AS (SELECT l.*{marks} FROM base l LEFT JOIN marks m ON m.rn = l.rn "
+                "WHERE l.direction = 'outbound')"
+            )
+        else:
+            ctes.append("marked AS (SELECT l.* FROM base l WHERE l.direction = 'outbound')")
         outputs = "l.rn, l.id, l.ts, l.lday, l.lus, l.debt, l.debtor, l.party, l.role, l.address, l.channel, "
         outputs += "l.purpose, l.op AS operator, l.org"
         ctes.append(f"effects AS (SELECT {outputs},\n  " + ",\n  ".join(effects) + "\n  FROM marked l)")

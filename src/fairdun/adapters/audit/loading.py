@@ -13,6 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from fairdun.application.audit import ENUMS, FACT_SPECS, LOG_SPEC, AuditInputError
 
@@ -20,6 +23,7 @@ from fairdun.application.audit import ENUMS, FACT_SPECS, LOG_SPEC, AuditInputErr
 LOG_NAMES: Mapping[str, str] = {"at": "ts", "operator": "op"}
 INSTANT_TEXT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$"
 CLOCK_TEXT = r"^(\d{2}):([0-5]\d)(:([0-5]\d))?$"
+ID_BATCH = 1 << 20  # ids compared a batch at a time when checking that they ascend
 
 
 def _reader(path: Path, label: str) -> str:
@@ -138,18 +142,10 @@ def load(
         if bad is not None:
             checks.append((column, bad))
         selects.append(f"{expr} AS {out}")
-    if checks:
-        cases = " ".join(f"WHEN {bad} THEN {i}" for i, (_, bad) in enumerate(checks))
-        found = con.execute(
-            f"SELECT _row, problem FROM (SELECT _row, CASE {cases} END AS problem FROM raw_{table}) "
-            "WHERE problem IS NOT NULL ORDER BY _row LIMIT 1"
-        ).fetchone()
-        if found is not None:
-            rowid, index = int(found[0]), int(found[1])
-            column = checks[index][0]
-            value = con.execute(f'SELECT "{column}" FROM raw_{table} WHERE _row = ?', [rowid]).fetchone()
-            shown = value[0] if value else None
-            raise AuditInputError(label, _explain(spec[column], shown), row=rowid + 1, column=column)
+    if checks and path.suffix.lower() == ".parquet":
+        clean = _proven_clean(con, path, table, spec, types)
+        checks = [(column, bad) for column, bad in checks if column not in clean]
+    _refuse_first_bad_row(con, label, table, spec, checks)
     for column, kind in spec.items():
         if kind == "zone" and column in types:
             for zone_key, rowid in con.execute(
@@ -172,6 +168,80 @@ def load(
                 label, "equals start; an agreed window needs a length", row=int(same[0]) + 1, column="end"
             )
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {', '.join(selects)} FROM raw_{table}")
+
+
+def _refuse_first_bad_row(
+    con: duckdb.DuckDBPyConnection, label: str, table: str, spec: Mapping[str, str], checks: list[tuple[str, str]]
+) -> None:
+    """One pass over the rows with every check at once; the first row with a bad value is refused, naming it."""
+    if not checks:
+        return
+    cases = " ".join(f"WHEN {bad} THEN {i}" for i, (_, bad) in enumerate(checks))
+    found = con.execute(
+        f"SELECT _row, problem FROM (SELECT _row, CASE {cases} END AS problem FROM raw_{table}) "
+        "WHERE problem IS NOT NULL ORDER BY _row LIMIT 1"
+    ).fetchone()
+    if found is not None:
+        rowid, index = int(found[0]), int(found[1])
+        column = checks[index][0]
+        value = con.execute(f'SELECT "{column}" FROM raw_{table} WHERE _row = ?', [rowid]).fetchone()
+        shown = value[0] if value else None
+        raise AuditInputError(label, _explain(spec[column], shown), row=rowid + 1, column=column)
+
+
+def _proven_clean(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, spec: Mapping[str, str], types: Mapping[str, str]
+) -> set[str]:
+    """Columns of a Parquet file that cannot hold a bad value, shown without testing every row: the row-by-row
+    check then runs only on the others (it decodes every value, and was the larger part of loading 10 M rows).
+
+    * a required text or zone column: no row group has a null, and every row group's minimum (Parquet's
+      ``min_value``, compared as UTF-8 bytes) starts above the space, so no value is empty or starts with one (a
+      truncated minimum is a prefix of the true one and starts with the same character); columns of another
+      type need only have no nulls;
+    * an enum column: its distinct values (one small aggregation, which DuckDB answers from dictionary pages) are
+      all listed, and none is null;
+    * a required instant stored as a timestamp with time zone: no nulls (answered from the statistics).
+
+    Anything not shown stays in the row-by-row check, which finds and names the first bad row as before."""
+    quoted = str(path).replace("'", "''")
+    clean: set[str] = set()
+    stats: dict[str, list[tuple[object, object]]] = {}
+    try:
+        for name, nulls, low in con.execute(
+            f"SELECT path_in_schema, stats_null_count, stats_min_value FROM parquet_metadata('{quoted}')"
+        ).fetchall():
+            stats.setdefault(str(name), []).append((nulls, low))
+    except duckdb.Error:
+        return clean  # no statistics to go by: every row is checked
+    enums = [c for c, k in spec.items() if k in ENUMS and c in types]
+    counted = [c for c, k in spec.items() if c in types and (k in ENUMS or k == "instant")]
+    found: dict[str, object] = {}
+    if counted:
+        parts = [f'count(*) - count("{c}")' for c in counted] + [
+            f'list(DISTINCT CAST("{c}" AS VARCHAR))' for c in enums
+        ]
+        row = con.execute(f"SELECT {', '.join(parts)} FROM raw_{table}").fetchone()
+        assert row is not None
+        found = {f"nulls:{c}": row[i] for i, c in enumerate(counted)}
+        found |= {f"values:{c}": row[len(counted) + i] for i, c in enumerate(enums)}
+    for column, kind in spec.items():
+        if column not in types:
+            continue
+        if kind in ENUMS:
+            values = found[f"values:{column}"]
+            if found[f"nulls:{column}"] == 0 and isinstance(values, list) and set(values) <= set(ENUMS[kind]):
+                clean.add(column)
+        elif kind == "instant" and types[column].startswith("TIMESTAMP WITH TIME ZONE"):
+            if found[f"nulls:{column}"] == 0:
+                clean.add(column)
+        elif kind in ("text", "zone"):
+            groups = stats.get(column, [])
+            if not groups or any(nulls != 0 for nulls, _ in groups):
+                continue
+            if types[column] != "VARCHAR" or all(isinstance(low, str) and low[:1] > " " for _, low in groups):
+                clean.add(column)
+    return clean
 
 
 def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -210,9 +280,10 @@ def check_keys(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tu
     """Unique ids, and one zone per cap key, over hashed keys (grouping by a hash is much cheaper than by the
     text, and one aggregation per key set is cheaper than grouping sets over all of them at once); only when a
     hash finds something are the exact checks run, to name the row."""
-    repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
-    if repeats is not None and repeats[0]:
-        check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
+    if not _ascending_ids(path):
+        repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
+        if repeats is not None and repeats[0]:
+            check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
     zones = con.execute("SELECT count(DISTINCT tz), count(DISTINCT hash(tz)) FROM audit_log").fetchone()
     if zones is None or zones[0] <= 1:
         return
@@ -224,6 +295,30 @@ def check_keys(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tu
         ).fetchone()
         if mixed is not None:
             check_zones(con, path, [keys])
+
+
+def _ascending_ids(path: Path) -> bool:
+    """True when a Parquet log's ids strictly ascend in file order, which makes them unique: one comparison per
+    row instead of a hash aggregation over every id (exports by primary key or by time often come this way). Read
+    a batch at a time, it stops at the first id that does not ascend; False for CSV and for any other order,
+    which then takes the general check."""
+    if path.suffix.lower() != ".parquet":
+        return False
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=ID_BATCH, columns=["id"])
+        last: pa.Scalar | None = None
+        for batch in batches:
+            ids = batch.column(0)
+            if len(ids) == 0:
+                continue
+            if ids.null_count or (last is not None and not pc.greater(ids[0], last).as_py()):
+                return False
+            if len(ids) > 1 and not pc.all(pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
+                return False
+            last = ids[len(ids) - 1]
+    except (OSError, pa.ArrowException):
+        return False  # the general check reads it the way the rest of the audit does
+    return True
 
 
 def check_zones(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tuple[str, ...]]) -> None:

@@ -11,8 +11,10 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -57,36 +59,30 @@ def rules_table(pack: Pack, lang: str) -> pa.Table:
 def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     """The query's rows (one per attempt, an answer ``e_k`` per rule) as one row per (attempt, rule) that did
     not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
-    and message looked up by position."""
+    and message looked up by position.
+
+    The order is found on integers only: the attempts sorted by (instant, log position), then their answers read
+    as a matrix (attempt, rule) whose non-zero cells, taken row by row, are already in (instant, position, rule)
+    order. Every text column is then gathered once, the columns side by side on a small thread pool (Arrow's
+    kernels release the GIL)."""
     rules = rules_table(pack, lang)
-    if raw.num_rows == 0:
+    n_rules = len(pack.rules)
+    if raw.num_rows == 0 or n_rules == 0:
         return OUTPUT_SCHEMA.empty_table()
-    # Row indices and rule positions first (integers only); every text column is gathered once, at the end.
-    picks, positions, answers = [], [], []
-    for k in range(len(pack.rules)):
-        effect = pc.cast(raw.column(f"e_{k}").combine_chunks(), pa.int32())
-        index = pc.indices_nonzero(pc.greater(effect, 0))
-        picks.append(index)
-        positions.append(pc.if_else(pc.is_valid(index), pa.scalar(k, pa.int32()), pa.scalar(k, pa.int32())))
-        answers.append(pc.take(effect, index))
-    if not picks or sum(len(p) for p in picks) == 0:
+    ts = _integers(raw.column("ts"))
+    order = np.lexsort((_integers(raw.column("rn")), ts))
+    answers = np.empty((raw.num_rows, n_rules), dtype=np.int8)
+    for k in range(n_rules):
+        answers[:, k] = _integers(raw.column(f"e_{k}"))[order]
+    rows, positions = np.nonzero(answers)
+    if rows.size == 0:
         return OUTPUT_SCHEMA.empty_table()
-    index = pa.concat_arrays(picks)
-    keys = pa.table(
-        {
-            "ts": pc.take(pc.cast(raw.column("ts").combine_chunks(), pa.int64()), index),
-            "rn": pc.take(pc.cast(raw.column("rn").combine_chunks(), pa.int64()), index),
-            "k": pa.concat_arrays(positions),
-        }
-    )
-    order = pc.sort_indices(keys, [("ts", "ascending"), ("rn", "ascending"), ("k", "ascending")])
-    index = pc.take(index, order)
-    answer = pc.take(pa.concat_arrays(answers), order)
-    rows = raw.select(list(_CARRIED)).take(index)
-    rows = rows.append_column("k", pc.take(keys.column("k"), order))
-    rows = rows.append_column("effect", pc.if_else(pc.equal(answer, 1), "deny", "indeterminate"))
-    k = rows.column("k")
-    lus = pc.cast(rows.column("lus"), pa.int64())
+    answer = answers[rows, positions]
+    index = pa.array(order[rows])
+    k = pa.chunked_array([pa.array(positions.astype(np.int32))])
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        taken = dict(zip(_CARRIED, pool.map(lambda name: raw.column(name).take(index), _CARRIED), strict=True))
+    lus = pc.cast(taken["lus"], pa.int64())
     seconds = pc.divide(lus, 1_000_000)
     hh = pc.divide(seconds, 3600)
     mm = pc.divide(pc.subtract(seconds, pc.multiply(hh, 3600)), 60)
@@ -95,19 +91,30 @@ def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     def two(a: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.utf8_lpad(pc.cast(a, pa.string()), 2, "0")
 
+    effects = pa.DictionaryArray.from_arrays(
+        pa.array((answer != 1).astype(np.int32)), pa.array(["deny", "indeterminate"], pa.string())
+    )
     columns = {
-        "id": rows.column("id"),
+        "id": taken["id"],
         "rule": _coded(k, rules.column("rule")),
-        "effect": pc.dictionary_encode(rows.column("effect")),
-        "at": pc.cast(pc.cast(rows.column("ts"), pa.int64()), pa.timestamp("us", tz="UTC")),
-        "local_date": pc.cast(pc.cast(rows.column("lday"), pa.int32()), pa.date32()),
+        "effect": effects,
+        "at": pc.cast(pc.cast(taken["ts"], pa.int64()), pa.timestamp("us", tz="UTC")),
+        "local_date": pc.cast(pc.cast(taken["lday"], pa.int32()), pa.date32()),
         "local_time": pc.binary_join_element_wise(two(hh), two(mm), two(ss), ":"),
         "citation": _coded(k, rules.column("citation")),
         "message": _coded(k, rules.column("message")),
     }
     for name in OUTPUT_SCHEMA.names[6:-2]:
-        columns[name] = rows.column(name)
+        columns[name] = taken[name]
     return pa.table([pc.cast(columns[f.name], f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
+
+
+_WORKERS = 4
+
+
+def _integers(column: pa.ChunkedArray) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
+    """An integer column as one NumPy int64 array (answers are never NULL: the query coalesces them)."""
+    return np.asarray(pc.cast(column, pa.int64()).combine_chunks().to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _coded(k: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -143,6 +150,13 @@ def by_rule(table: pa.Table, pack: Pack) -> dict[str, int]:
     return {r.id: counts[r.id] for r in pack.rules if counts[r.id]}
 
 
+# Parquet dictionary pages pay only where values repeat; ids, parties and addresses are nearly unique, and
+# encoding them was a third of the write (measured: docs/benchmarks.md). Min/max statistics are kept where a
+# reader filters (instant, date, rule and the coded columns), not on the near-unique texts (another fifth).
+_REPEATED = ("rule", "effect", "citation", "message", "role", "channel", "purpose", "operator", "org", "local_date")
+_SUMMARISED = ("rule", "effect", "at", "local_date", "role", "channel", "purpose", "operator", "org")
+
+
 def write(table: pa.Table, out: Path, fmt: str) -> Path:
     """``out/violations.<fmt>``, written to a temporary file and renamed: never half a file."""
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +169,7 @@ def write(table: pa.Table, out: Path, fmt: str) -> Path:
             plain = [pc.cast(c, pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
             pa_csv.write_csv(pa.table(plain, names=table.column_names), tmp)
         else:
-            pq.write_table(table, tmp)
+            pq.write_table(table, tmp, use_dictionary=list(_REPEATED), write_statistics=list(_SUMMARISED))
         tmp.chmod(0o644)
         tmp.replace(target)
     finally:

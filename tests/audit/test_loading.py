@@ -1,0 +1,121 @@
+"""Loading a Parquet log: the checks that are proven from the file's statistics and dictionaries instead of row
+by row must still find every bad value, on the row the row-by-row check names, in any row group."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fairdun.adapters.audit import loading
+from fairdun.application.audit import LOG_SPEC, AuditInputError
+
+
+def record(n: int, **changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": f"C{n:03d}",
+        "at": datetime(2026, 11, 23, 1 + n, 0, tzinfo=UTC),
+        "debt": "L1",
+        "debtor": "B1",
+        "party": "B1",
+        "role": "debtor",
+        "address": "+12025550100",
+        "tz": "Asia/Shanghai",
+        "channel": "call",
+        "purpose": "collect",
+        "direction": "outbound",
+        "outcome": "no_answer",
+        "content": None,
+        "operator": "op-1",
+        "org": "agency-a",
+    }
+    base.update(changes)
+    return base
+
+
+def parquet(path: Path, records: list[dict[str, Any]], row_group_size: int = 2) -> Path:
+    columns: dict[str, pa.Array] = {}
+    for name in LOG_SPEC:
+        values = [r[name] for r in records]
+        kind = pa.timestamp("us", tz="UTC") if name == "at" else pa.string()
+        columns[name] = pa.array(values, kind)
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_size)
+    return path
+
+
+def load(path: Path) -> None:
+    con = duckdb.connect()
+    try:
+        loading.load_log(con, path)
+        loading.check_keys(con, path, [("party",), ("address",)])
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"party": None}, "row 5: column party: empty; a value is required"),
+        ({"party": ""}, "row 5: column party: empty; a value is required"),
+        ({"party": "   "}, "row 5: column party: empty; a value is required"),
+        ({"id": None}, "row 5: column id: empty; a value is required"),
+        ({"tz": ""}, "row 5: column tz: empty; a value is required"),
+        ({"role": None}, "row 5: column role: empty; a value is required"),
+        ({"role": "neighbour"}, "row 5: column role: unknown value 'neighbour'"),
+        ({"channel": "fax"}, "row 5: column channel: unknown value 'fax'"),
+        ({"direction": "sideways"}, "row 5: column direction: unknown value 'sideways'"),
+        ({"at": None}, "row 5: column at: empty; a value is required"),
+        ({"tz": "Asia/Shangai"}, "row 5: column tz: unknown time zone 'Asia/Shangai'"),
+        ({"id": "C001"}, "row 5: column id: 'C001' is also on row 2; ids must be unique"),
+    ],
+)
+def test_a_bad_value_in_a_later_row_group_is_named_by_its_row(
+    tmp_path: Path, change: dict[str, Any], expected: str
+) -> None:
+    records = [record(n) for n in range(6)]
+    records[4] = record(4, **change)
+    path = parquet(tmp_path / "log.parquet", records)
+    with pytest.raises(AuditInputError) as caught:
+        load(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+
+
+def test_a_clean_parquet_log_needs_no_row_by_row_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+    original = loading._refuse_first_bad_row
+
+    def spy(con: Any, label: str, table: str, spec: Any, checks: list[tuple[str, str]]) -> None:
+        ran.append([column for column, _ in checks])
+        original(con, label, table, spec, checks)
+
+    monkeypatch.setattr(loading, "_refuse_first_bad_row", spy)
+    load(parquet(tmp_path / "clean.parquet", [record(n) for n in range(6)]))
+    assert ran == [[]]
+    # A value that starts with a space is allowed, but the statistics cannot show that no value is blank: that
+    # column, and only it, is checked row by row.
+    ran.clear()
+    load(parquet(tmp_path / "spaced.parquet", [record(n, debt=" L1" if n == 3 else "L1") for n in range(6)]))
+    assert ran == [["debt"]]
+
+
+def test_ids_that_ascend_are_known_unique_and_any_other_order_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loading, "ID_BATCH", 2)  # so the comparison crosses batches
+    rising = parquet(tmp_path / "rising.parquet", [record(n) for n in range(7)])
+    assert loading._ascending_ids(rising)
+    swapped = [record(n) for n in range(7)]
+    swapped[2], swapped[1] = record(2, id="C001"), record(1, id="C002")  # within a batch
+    assert not loading._ascending_ids(parquet(tmp_path / "swapped.parquet", swapped))
+    across = [record(n) for n in range(7)]
+    across[2] = record(2, id="C000")  # equal to an id in the batch before
+    assert not loading._ascending_ids(parquet(tmp_path / "across.parquet", across))
+    assert not loading._ascending_ids(tmp_path / "log.csv")
+    # Not ascending, with a repeat: the general check finds it and names both rows.
+    with pytest.raises(AuditInputError, match=r"row 3: column id: 'C000' is also on row 1"):
+        load(tmp_path / "across.parquet")
