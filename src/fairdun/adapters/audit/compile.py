@@ -81,6 +81,33 @@ def _in(
     return "(" + " OR ".join(f"{column} = {lit(v)}" for v in chosen) + ")"
 
 
+# The log's enum columns travel through the query as small integers (their position in the enum): a 16-byte
+# string per row and column becomes one byte, which is most of the memory of the materialised log, and tests on
+# them compare integers. ``output.finish`` turns the codes back into the values.
+CODED: Mapping[str, tuple[str, ...]] = {
+    "role": tuple(r.value for r in Role),
+    "channel": tuple(c.value for c in Channel),
+    "purpose": tuple(p.value for p in Purpose),
+    "direction": tuple(d.value for d in Direction),
+    "outcome": tuple(o.value for o in Outcome),
+}
+
+
+def _code(column: str) -> Callable[[str], str]:
+    """The SQL literal of an enum value of ``column``, as it is coded in the query."""
+    values = CODED[column]
+    return lambda value: str(values.index(value))
+
+
+def _coding(expr: str, column: str) -> str:
+    """SQL that codes the text ``expr`` (a checked value of ``column``'s enum)."""
+    whens = " ".join(f"WHEN {_lit(v)} THEN {i}" for i, v in enumerate(CODED[column]))
+    return f"CAST(CASE {expr} {whens} END AS TINYINT)"
+
+
+OUTBOUND = f"l.direction = {_code('direction')(Direction.OUTBOUND.value)}"
+
+
 def _and(parts: Iterable[str | None]) -> str:
     kept = [p for p in parts if p]
     return " AND ".join(f"({p})" for p in kept) if kept else "TRUE"
@@ -207,7 +234,7 @@ class _Compiler:
             if "opt_outs" not in self.supplied:
                 return "2"
             on = (
-                "f.c_party = l.party AND f.c_channel = l.channel "
+                f"f.c_party = l.party AND {_coding('f.c_channel', 'channel')} = l.channel "
                 "AND (f.c_address IS NULL OR f.c_address = l.address) AND f.c_at <= l.ts"
             )
             return self._hit("h_opt_out", "opt_outs", on, scope)
@@ -287,11 +314,11 @@ class _Compiler:
         deny: list[str] = []
         unknown: list[str] = []
         allowed = sorted(r.value for r in check.allow)
-        deny.append(f"NOT ({_in('l.role', allowed, [r.value for r in Role]) or 'TRUE'})")
+        deny.append(f"NOT ({_in('l.role', allowed, CODED['role'], _code('role')) or 'TRUE'})")
         for role, terms in check.allow.items():
-            is_role = f"l.role = {_lit(role.value)}"
+            is_role = f"l.role = {_code('role')(role.value)}"
             if terms.purposes is not None:
-                purposes = _in("l.purpose", terms.purposes, [p.value for p in Purpose]) or "TRUE"
+                purposes = _in("l.purpose", terms.purposes, CODED["purpose"], _code("purpose")) or "TRUE"
                 deny.append(f"{is_role} AND NOT ({purposes})")
             role_scope = f"({scope}) AND {is_role}"
             for fact in terms.requires:
@@ -310,10 +337,10 @@ class _Compiler:
     def rule(self, rule: Rule, k: int) -> str:
         scope = _and(
             [
-                "l.direction = 'outbound'",
-                _in("l.channel", (c.value for c in rule.channels), [c.value for c in Channel]),
-                _in("l.role", (r.value for r in rule.roles), [r.value for r in Role]),
-                _in("l.purpose", (p.value for p in rule.purposes), [p.value for p in Purpose]),
+                OUTBOUND,
+                _in("l.channel", (c.value for c in rule.channels), CODED["channel"], _code("channel")),
+                _in("l.role", (r.value for r in rule.roles), CODED["role"], _code("role")),
+                _in("l.purpose", (p.value for p in rule.purposes), CODED["purpose"], _code("purpose")),
             ]
         )
         answers = [f"NULLIF({self.check(c, scope, f'{k}_{j}')}, 0)" for j, c in enumerate(rule.checks)]
@@ -323,8 +350,9 @@ class _Compiler:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
         # Only the columns the rules read go through the query (content becomes its 0/1 findings).
         narrow = (
-            "a.rn, a.id, a.ts, a.debt, a.debtor, a.party, a.role, a.address, a.channel, a.purpose, a.direction, "
-            "a.outcome, a.op, a.org, CASE WHEN a.content IS NULL THEN 1 ELSE 0 END AS c_null, "
+            "a.rn, a.id, a.ts, a.debt, a.debtor, a.party, a.address, a.op, a.org, "
+            + "".join(f"{_coding(f'a.{c}', c)} AS {c}, " for c in CODED)
+            + "CASE WHEN a.content IS NULL THEN 1 ELSE 0 END AS c_null, "
             "CASE WHEN a.content IS NULL OR a.content = '' THEN 1 ELSE 0 END AS c_empty"
         )
         narrow += "".join(f", COALESCE(cf.{c.column}, 0) AS {c.column}" for c in self.content)
@@ -346,12 +374,9 @@ class _Compiler:
             found = ", ".join(f"max(CASE WHEN s = {i} THEN 1 ELSE 0 END) AS in_{n}" for i, n in enumerate(self.members))
             ctes.append(f"marks AS (SELECT rn, {found} FROM ({union}) u GROUP BY rn)")
             marks = "".join(f", COALESCE(m.in_{n}, 0) AS in_{n}" for n in self.members)
-            ctes.append(
-                f"marked AS (SELECT l.*{marks} FROM base l LEFT JOIN marks m ON m.rn = l.rn "
-                "WHERE l.direction = 'outbound')"
-            )
+            ctes.append(f"marked AS (SELECT l.*{marks} FROM base l LEFT JOIN marks m ON m.rn = l.rn WHERE {OUTBOUND})")
         else:
-            ctes.append("marked AS (SELECT l.* FROM base l WHERE l.direction = 'outbound')")
+            ctes.append(f"marked AS (SELECT l.* FROM base l WHERE {OUTBOUND})")
         outputs = "l.rn, l.id, l.ts, l.lday, l.lus, l.debt, l.debtor, l.party, l.role, l.address, l.channel, "
         outputs += "l.purpose, l.op AS operator, l.org"
         ctes.append(f"effects AS (SELECT {outputs},\n  " + ",\n  ".join(effects) + "\n  FROM marked l)")
@@ -377,13 +402,14 @@ def _event_filter(codes: frozenset[int]) -> str:
     if len(combos) == len(channels) * len(directions) * len(outcomes):
         return _and(
             [
-                _in("channel", channels, [c.value for c in Channel]),
-                _in("direction", directions, [d.value for d in Direction]),
-                _in("outcome", outcomes, [o.value for o in Outcome]),
+                _in("channel", channels, CODED["channel"], _code("channel")),
+                _in("direction", directions, CODED["direction"], _code("direction")),
+                _in("outcome", outcomes, CODED["outcome"], _code("outcome")),
             ]
         )
     return " OR ".join(  # pragma: no cover - packs build caps as products; kept exact for any other set
-        f"(channel = {_lit(c.value)} AND direction = {_lit(d.value)} AND outcome = {_lit(o.value)})"
+        f"(channel = {_code('channel')(c.value)} AND direction = {_code('direction')(d.value)} "
+        f"AND outcome = {_code('outcome')(o.value)})"
         for c, d, o in combos
     )
 

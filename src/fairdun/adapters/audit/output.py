@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from fairdun.adapters.audit.compile import CODED
 from fairdun.policy.pack import Pack
 
 RULES_SCHEMA = pa.schema(
@@ -105,7 +106,7 @@ def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
         "message": _coded(k, rules.column("message")),
     }
     for name in OUTPUT_SCHEMA.names[6:-2]:
-        columns[name] = taken[name]
+        columns[name] = _decoded(taken[name], name) if name in CODED else taken[name]
     return pa.table([pc.cast(columns[f.name], f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
 
 
@@ -115,6 +116,15 @@ _WORKERS = 4
 def _integers(column: pa.ChunkedArray) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
     """An integer column as one NumPy int64 array (answers are never NULL: the query coalesces them)."""
     return np.asarray(pc.cast(column, pa.int64()).combine_chunks().to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _decoded(codes: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
+    """An enum column the query carried as codes (``compile.CODED``), as its values."""
+    dictionary = pa.array(CODED[column], pa.string())
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(pc.cast(chunk, pa.int32()), dictionary) for chunk in codes.chunks],
+        pa.dictionary(pa.int32(), pa.string()),
+    )
 
 
 def _coded(k: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray:
