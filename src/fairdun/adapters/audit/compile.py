@@ -283,7 +283,7 @@ class _Compiler:
         denied, and the sort is skipped. Exact either way; fast because hot keys are few."""
         self.zone_keys.append(check.same)
         flag = f"m_{name}"
-        self.flags.append(f"CASE WHEN {_event_filter(check.codes)} THEN 1 ELSE 0 END AS {flag}")
+        self.flags.append(f"CAST(CASE WHEN {_event_filter(check.codes)} THEN 1 ELSE 0 END AS TINYINT) AS {flag}")
         group = [*check.same, *(["lday"] if check.days == 1 else [])]
         cols = ", ".join(group)
         keys = ", ".join(f"b.{c}" for c in check.same)
@@ -335,16 +335,18 @@ class _Compiler:
     # -- the rule and the query -----------------------------------------------------------------------------------
 
     def rule(self, rule: Rule, k: int) -> str:
-        scope = _and(
-            [
-                OUTBOUND,
-                _in("l.channel", (c.value for c in rule.channels), CODED["channel"], _code("channel")),
-                _in("l.role", (r.value for r in rule.roles), CODED["role"], _code("role")),
-                _in("l.purpose", (p.value for p in rule.purposes), CODED["purpose"], _code("purpose")),
-            ]
-        )
-        answers = [f"NULLIF({self.check(c, scope, f'{k}_{j}')}, 0)" for j, c in enumerate(rule.checks)]
-        return f"CASE WHEN {scope} THEN COALESCE({', '.join(answers)}, 0) ELSE 0 END AS e_{k}"
+        selects = [
+            _in("l.channel", (c.value for c in rule.channels), CODED["channel"], _code("channel")),
+            _in("l.role", (r.value for r in rule.roles), CODED["role"], _code("role")),
+            _in("l.purpose", (p.value for p in rule.purposes), CODED["purpose"], _code("purpose")),
+        ]
+        scope = _and([OUTBOUND, *selects])  # where fact lookups read the whole log
+        answers = [self.check(c, scope, f"{k}_{j}") for j, c in enumerate(rule.checks)]
+        # The first answer that does not allow; one check needs no COALESCE. `marked` holds outbound rows only.
+        first = answers[0] if len(answers) == 1 else f"COALESCE({', '.join(f'NULLIF({a}, 0)' for a in answers)}, 0)"
+        within = _and(selects)
+        answer = first if within == "TRUE" else f"CASE WHEN {within} THEN {first} ELSE 0 END"
+        return f"CAST({answer} AS TINYINT) AS e_{k}"
 
     def compile(self) -> CompiledAudit:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
@@ -352,8 +354,8 @@ class _Compiler:
         narrow = (
             "a.rn, a.id, a.ts, a.debt, a.debtor, a.party, a.address, a.op, a.org, "
             + "".join(f"{_coding(f'a.{c}', c)} AS {c}, " for c in CODED)
-            + "CASE WHEN a.content IS NULL THEN 1 ELSE 0 END AS c_null, "
-            "CASE WHEN a.content IS NULL OR a.content = '' THEN 1 ELSE 0 END AS c_empty"
+            + "CAST(CASE WHEN a.content IS NULL THEN 1 ELSE 0 END AS TINYINT) AS c_null, "
+            "CAST(CASE WHEN a.content IS NULL OR a.content = '' THEN 1 ELSE 0 END AS TINYINT) AS c_empty"
         )
         narrow += "".join(f", COALESCE(cf.{c.column}, 0) AS {c.column}" for c in self.content)
         content_join = " LEFT JOIN cflags cf ON cf.content = a.content AND cf.role = a.role" if self.content else ""

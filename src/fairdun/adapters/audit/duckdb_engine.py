@@ -24,12 +24,21 @@ def prepare(
     supplied = loading.load_facts(con, job.facts)
     compiled = compile_pack(job.pack, supplied, dialect)
     loading.check_keys(con, job.log, compiled.zone_keys)
+    # One scan for what the query needs around it: the counts, the span of instants (for the zones' offsets),
+    # the zones, and the distinct (content, role) pairs the content checks screen.
+    pairs_sql = (
+        "list(DISTINCT {'content': content, 'role': role}) FILTER (WHERE direction = 'outbound' "
+        "AND content IS NOT NULL)"
+        if compiled.content_checks
+        else "NULL"
+    )
     stats = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE direction = 'outbound'), min(ts), max(ts) FROM audit_log"
+        "SELECT count(*), count(*) FILTER (WHERE direction = 'outbound'), min(ts), max(ts), list(DISTINCT tz), "
+        f"{pairs_sql} FROM audit_log"
     ).fetchone()
     assert stats is not None
     rows, attempts = int(stats[0]), int(stats[1])
-    zones = [str(z[0]) for z in con.execute("SELECT DISTINCT tz FROM audit_log").fetchall()]
+    zones = [str(z) for z in stats[4] or []]
     lo, hi = (int(stats[2]), int(stats[3])) if rows else (0, 0)
     segments = zone_segments(zones, lo, hi)
     con.register(
@@ -45,13 +54,11 @@ def prepare(
     )
     con.execute("CREATE OR REPLACE TEMP TABLE tzseg AS SELECT * FROM tzseg_arrow")
     if compiled.content_checks:
-        pairs = con.execute(
-            "SELECT DISTINCT content, role FROM audit_log WHERE direction = 'outbound' AND content IS NOT NULL"
-        ).fetchall()
-        flags = content_flags(compiled.content_checks, [(str(c), str(r)) for c, r in pairs])
+        pairs = sorted((str(p["content"]), str(p["role"])) for p in stats[5] or [])
+        flags = content_flags(compiled.content_checks, pairs)
         names = ["content", "role", *(c.column for c in compiled.content_checks)]
         columns = list(zip(*flags, strict=True)) if flags else [() for _ in names]
-        types = [pa.string(), pa.string(), *(pa.int32() for _ in compiled.content_checks)]
+        types = [pa.string(), pa.string(), *(pa.int8() for _ in compiled.content_checks)]
         con.register(
             "cflags_arrow",
             pa.table({n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}),
