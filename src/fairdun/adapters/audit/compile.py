@@ -385,7 +385,8 @@ class _Compiler:
         # One row per attempt that broke a rule, with its answer per rule (e_0 .. e_n); the rows per
         # (attempt, rule) and their order are made from these by ``output.finish``, the same for every engine.
         any_effect = " + ".join(f"e_{k}" for k in range(len(effects)))
-        sql = "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM effects WHERE {any_effect} > 0"
+        # Sorted by the engine (in parallel) so that ``output.finish`` gathers the text columns in order.
+        sql = "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM effects WHERE {any_effect} > 0 ORDER BY ts, rn"
         return CompiledAudit(
             sql,
             self.pack,

@@ -62,16 +62,18 @@ def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
     and message looked up by position.
 
-    The order is found on integers only: the attempts sorted by (instant, log position), then their answers read
-    as a matrix (attempt, rule) whose non-zero cells, taken row by row, are already in (instant, position, rule)
-    order. Every text column is then gathered once, the columns side by side on a small thread pool (Arrow's
-    kernels release the GIL)."""
+    The order is found on integers only: the attempts by (instant, log position) (as the query sorted them, or
+    sorted here when it did not), then their answers read as a matrix (attempt, rule) whose non-zero cells,
+    taken row by row, are already in (instant, position, rule) order. Every text column is then gathered once,
+    the columns side by side on a small thread pool (Arrow's kernels release the GIL)."""
     rules = rules_table(pack, lang)
     n_rules = len(pack.rules)
     if raw.num_rows == 0 or n_rules == 0:
         return OUTPUT_SCHEMA.empty_table()
-    ts = _integers(raw.column("ts"))
-    order = np.lexsort((_integers(raw.column("rn")), ts))
+    ts, rn = _integers(raw.column("ts")), _integers(raw.column("rn"))
+    # The query sorts its rows; sorting again here only when an engine did not keep that order.
+    later = (ts[1:] > ts[:-1]) | ((ts[1:] == ts[:-1]) & (rn[1:] > rn[:-1]))
+    order = np.arange(raw.num_rows) if bool(np.all(later)) else np.lexsort((rn, ts))
     answers = np.empty((raw.num_rows, n_rules), dtype=np.int8)
     for k in range(n_rules):
         answers[:, k] = _integers(raw.column(f"e_{k}"))[order]

@@ -1,0 +1,70 @@
+"""``output.finish``: one row per (attempt, rule) that did not allow, ordered by instant, log position and pack
+order, whether or not the engine handed its rows over sorted."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+
+from fairdun.adapters.audit import output
+from fairdun.adapters.audit.compile import CODED
+from fairdun.config.packs import PackLoader
+
+PACK = PackLoader().load("cn")
+
+
+def raw_rows(n: int) -> list[dict[str, object]]:
+    draw = random.Random(7)
+    rows = []
+    for rn in range(1, n + 1):
+        effects = [draw.choice((0, 0, 1, 2)) for _ in PACK.rules]
+        effects[0] = effects[0] or 1  # every attempt here broke something
+        rows.append(
+            {
+                "rn": rn,
+                "id": f"E{rn:04d}",
+                "ts": 1_800_000_000_000_000 + draw.randrange(5) * 60_000_000,  # ties on the instant
+                "lday": 20_800,
+                "lus": 3_600_000_000 * 9 + rn,
+                "debt": "L1",
+                "debtor": "B1",
+                "party": "B1",
+                "role": CODED["role"].index("debtor"),
+                "address": "+12025550100",
+                "channel": CODED["channel"].index("sms"),
+                "purpose": CODED["purpose"].index("collect"),
+                "operator": "op-1",
+                "org": "agency-a",
+                **{f"e_{k}": e for k, e in enumerate(effects)},
+            }
+        )
+    return rows
+
+
+def test_the_rows_come_out_in_the_same_order_whether_or_not_the_engine_sorted_them() -> None:
+    rows = raw_rows(40)
+    ordered = sorted(rows, key=lambda r: (r["ts"], r["rn"]))
+    shuffled = rows[:]
+    random.Random(3).shuffle(shuffled)
+    first = output.finish(pa.Table.from_pylist(ordered), PACK, "en")
+    second = output.finish(pa.Table.from_pylist(shuffled), PACK, "en")
+    assert first.equals(second)
+    expected = [
+        (r["id"], PACK.rules[k].id, "deny" if r[f"e_{k}"] == 1 else "indeterminate")
+        for r in ordered
+        for k in range(len(PACK.rules))
+        if r[f"e_{k}"]
+    ]
+    got = list(
+        zip(
+            first.column("id").to_pylist(),
+            first.column("rule").to_pylist(),
+            first.column("effect").to_pylist(),
+            strict=True,
+        )
+    )
+    assert got == expected
+    assert set(first.column("role").to_pylist()) == {"debtor"}
+    assert set(first.column("channel").to_pylist()) == {"sms"}
+    assert first.column("local_time").to_pylist()[0].startswith("09:00:00")
