@@ -4,8 +4,12 @@ order, whether or not the engine handed its rows over sorted."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
 
 from fairdun.adapters.audit import output
 from fairdun.adapters.audit.compile import CODED
@@ -68,3 +72,30 @@ def test_the_rows_come_out_in_the_same_order_whether_or_not_the_engine_sorted_th
     assert set(first.column("role").to_pylist()) == {"debtor"}
     assert set(first.column("channel").to_pylist()) == {"sms"}
     assert first.column("local_time").to_pylist()[0].startswith("09:00:00")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_written_in_parts_the_file_holds_the_same_rows_and_the_counts_add_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    raw = pa.Table.from_pylist(sorted(raw_rows(40), key=lambda r: (r["ts"], r["rn"])))
+    whole = output.finish(raw, PACK, "zh")
+    monkeypatch.setattr(output, "PART_ROWS", 7)  # six parts, written while the next is made
+    written = output.emit(raw, PACK, "zh", tmp_path / "out", fmt)
+    assert written.path == tmp_path / "out" / f"violations.{fmt}"
+    assert written.rows == whole.num_rows
+    expected = {r.id: n for r in PACK.rules if (n := whole.column("rule").to_pylist().count(r.id))}
+    assert written.by_rule == expected
+    texts = pa_csv.ConvertOptions(column_types={"local_time": pa.string()})
+    back = pq.read_table(written.path) if fmt == "parquet" else pa_csv.read_csv(written.path, convert_options=texts)
+    assert back.column("id").to_pylist() == whole.column("id").to_pylist()
+    assert back.column("rule").to_pylist() == whole.column("rule").to_pylist()
+    assert back.column("local_time").to_pylist() == whole.column("local_time").to_pylist()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [f"violations.{fmt}"]  # no temporary file left
+
+
+def test_nothing_to_report_still_writes_an_empty_file_with_the_columns(tmp_path: Path) -> None:
+    raw = pa.Table.from_pylist(raw_rows(3)).slice(0, 0)
+    written = output.emit(raw, PACK, "zh", tmp_path, "parquet")
+    assert (written.rows, written.by_rule) == (0, {})
+    assert pq.read_table(written.path).schema.names == output.OUTPUT_SCHEMA.names

@@ -102,17 +102,16 @@ class DuckDBAuditEngine:
             ruled = time.perf_counter()
         finally:
             con.close()
-        table = output.finish(raw, job.pack, job.lang)
-        path = output.write(table, job.out, job.format)
+        written = output.emit(raw, job.pack, job.lang, job.out, job.format)
         done = time.perf_counter()
         phases = {"load and check": loaded - started, "rules": ruled - loaded, "output": done - ruled}
         return AuditSummary(
             job.pack.label,
             rows,
             attempts,
-            table.num_rows,
-            output.by_rule(table, job.pack),
-            path,
+            written.rows,
+            written.by_rule,
+            written.path,
             self.name,
             done - started,
             None,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import Counter
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,10 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
+# Query rows per output part (about 2^19 attempts: some 70 MB of output rows at a time).
+PART_ROWS = 1 << 19
+
+
 def rules_table(pack: Pack, lang: str) -> pa.Table:
     """(k, rule, citation, message) for every rule of the pack, ``k`` its position."""
     rows = [(k, r.id, r.citation, r.message_en if lang == "en" else r.message_zh) for k, r in enumerate(pack.rules)]
@@ -60,7 +64,13 @@ def rules_table(pack: Pack, lang: str) -> pa.Table:
 def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     """The query's rows (one per attempt, an answer ``e_k`` per rule) as one row per (attempt, rule) that did
     not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
-    and message looked up by position.
+    and message looked up by position. (:func:`emit` writes the same rows a part at a time.)"""
+    parts = list(finish_parts(raw, pack, lang))
+    return pa.concat_tables(parts) if parts else OUTPUT_SCHEMA.empty_table()
+
+
+def finish_parts(raw: pa.Table, pack: Pack, lang: str) -> Iterator[pa.Table]:
+    """:func:`finish`'s rows as consecutive tables, each from at most ``PART_ROWS`` of the query's rows.
 
     The order is found on integers only: the attempts by (instant, log position) (as the query sorted them, or
     sorted here when it did not), then their answers read as a matrix (attempt, rule) whose non-zero cells,
@@ -69,22 +79,36 @@ def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
     rules = rules_table(pack, lang)
     n_rules = len(pack.rules)
     if raw.num_rows == 0 or n_rules == 0:
-        return OUTPUT_SCHEMA.empty_table()
+        return
     ts, rn = _integers(raw.column("ts")), _integers(raw.column("rn"))
     # The query sorts its rows; sorting again here only when an engine did not keep that order.
     later = (ts[1:] > ts[:-1]) | ((ts[1:] == ts[:-1]) & (rn[1:] > rn[:-1]))
     order = np.arange(raw.num_rows) if bool(np.all(later)) else np.lexsort((rn, ts))
-    answers = np.empty((raw.num_rows, n_rules), dtype=np.int8)
-    for k in range(n_rules):
-        answers[:, k] = _integers(raw.column(f"e_{k}"))[order]
-    rows, positions = np.nonzero(answers)
-    if rows.size == 0:
-        return OUTPUT_SCHEMA.empty_table()
-    answer = answers[rows, positions]
-    index = pa.array(order[rows])
-    k = pa.chunked_array([pa.array(positions.astype(np.int32))])
+    effects = [_integers(raw.column(f"e_{k}")) for k in range(n_rules)]
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        taken = dict(zip(_CARRIED, pool.map(lambda name: raw.column(name).take(index), _CARRIED), strict=True))
+        for start in range(0, raw.num_rows, PART_ROWS):
+            part = order[start : start + PART_ROWS]
+            answers = np.empty((len(part), n_rules), dtype=np.int8)
+            for k in range(n_rules):
+                answers[:, k] = effects[k][part]
+            rows, positions = np.nonzero(answers)
+            if rows.size:
+                yield _table(raw, rules, pool, picked=part[rows], positions=positions, answer=answers[rows, positions])
+
+
+def _table(
+    raw: pa.Table,
+    rules: pa.Table,
+    pool: ThreadPoolExecutor,
+    *,
+    picked: np.ndarray[tuple[int], np.dtype[np.int64]],
+    positions: np.ndarray[tuple[int], np.dtype[np.int64]],
+    answer: np.ndarray[tuple[int], np.dtype[np.int8]],
+) -> pa.Table:
+    """Output rows for the query's rows ``picked`` (in output order), rule positions and answers."""
+    index = pa.array(picked)
+    k = pa.chunked_array([pa.array(positions.astype(np.int32))])
+    taken = dict(zip(_CARRIED, pool.map(lambda name: raw.column(name).take(index), _CARRIED), strict=True))
     lus = pc.cast(taken["lus"], pa.int64())
     seconds = pc.divide(lus, 1_000_000)
     hh = pc.divide(seconds, 3600)
@@ -152,16 +176,6 @@ _CARRIED = (
 )
 
 
-def by_rule(table: pa.Table, pack: Pack) -> dict[str, int]:
-    """Violations per rule, in pack order (counted in Arrow: millions of rows never become Python strings)."""
-    counts: Counter[str] = Counter()
-    if table.num_rows:
-        column = pc.cast(table.column("rule"), pa.string())
-        for item in pc.value_counts(column).to_pylist():
-            counts[str(item["values"])] = int(item["counts"])
-    return {r.id: counts[r.id] for r in pack.rules if counts[r.id]}
-
-
 # Parquet dictionary pages pay only where values repeat; ids, parties and addresses are nearly unique, and
 # encoding them was a third of the write (measured: docs/benchmarks.md). Min/max statistics are kept where a
 # reader filters (instant, date, rule and the coded columns), not on the near-unique texts (another fifth).
@@ -169,24 +183,75 @@ _REPEATED = ("rule", "effect", "citation", "message", "role", "channel", "purpos
 _SUMMARISED = ("rule", "effect", "at", "local_date", "role", "channel", "purpose", "operator", "org")
 
 
-def write(table: pa.Table, out: Path, fmt: str) -> Path:
-    """``out/violations.<fmt>``, written to a temporary file and renamed: never half a file."""
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What :func:`emit` wrote: the file, its rows, and the rows per rule (pack order, rules with none left
+    out)."""
+
+    path: Path
+    rows: int
+    by_rule: dict[str, int]
+
+
+def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str) -> Written:
+    """:func:`finish` and :func:`write` at once, overlapped: each part is written by a second thread while the
+    next is built, so the file is ready soon after the last part (the rows and the file are the same)."""
+    counted = np.zeros(len(pack.rules), dtype=np.int64)
+
+    def count(part: pa.Table) -> pa.Table:
+        indices = pc.cast(part.column("rule").combine_chunks().indices, pa.int64()).to_numpy()
+        counted[:] += np.bincount(indices, minlength=len(pack.rules))
+        return part
+
+    path, rows = _write((count(part) for part in finish_parts(raw, pack, lang)), out, fmt, 1)
+    return Written(path, rows, {r.id: int(n) for r, n in zip(pack.rules, counted, strict=True) if n})
+
+
+def _write(parts: Iterable[pa.Table], out: Path, fmt: str, overlap: int | None) -> tuple[Path, int]:
+    """The parts into ``out/violations.<fmt>`` through a temporary file renamed at the end; with ``overlap``,
+    a writer thread takes each part while the iterator makes the next (at most one part waits for it)."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"violations.{fmt}"
     fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".violations.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
+    rows = 0
     try:
+        writer: pq.ParquetWriter | pa_csv.CSVWriter
         if fmt == "csv":
-            plain = [pc.cast(c, pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
-            pa_csv.write_csv(pa.table(plain, names=table.column_names), tmp)
+            plain = pa.schema([pa.field(f.name, _plain(f.type)) for f in OUTPUT_SCHEMA])
+            writer = pa_csv.CSVWriter(tmp, plain)
         else:
-            pq.write_table(table, tmp, use_dictionary=list(_REPEATED), write_statistics=list(_SUMMARISED))
+            writer = pq.ParquetWriter(
+                tmp, OUTPUT_SCHEMA, use_dictionary=list(_REPEATED), write_statistics=list(_SUMMARISED)
+            )
+
+        def put(part: pa.Table) -> None:
+            if fmt == "csv":
+                part = pa.table([pc.cast(c, _plain(c.type)) for c in part.columns], names=part.column_names)
+            writer.write_table(part)
+
+        with writer, ThreadPoolExecutor(max_workers=overlap or 1) as pool:
+            pending: Future[None] | None = None
+            for part in parts:
+                rows += part.num_rows
+                if overlap is None:
+                    put(part)
+                    continue
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(put, part)
+            if pending is not None:
+                pending.result()
         tmp.chmod(0o644)
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
-    return target
+    return target, rows
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    return pa.string() if pa.types.is_dictionary(kind) else kind
 
 
 def counts(values: Mapping[str, int]) -> str:

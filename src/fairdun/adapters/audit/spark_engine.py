@@ -88,15 +88,14 @@ class SparkAuditEngine:
             if owned:
                 spark.stop()
             shutil.rmtree(work, ignore_errors=True)
-        table = output.finish(raw, job.pack, job.lang)
-        path = output.write(table, job.out, job.format)
+        written = output.emit(raw, job.pack, job.lang, job.out, job.format)
         return AuditSummary(
             job.pack.label,
             rows,
             attempts,
-            table.num_rows,
-            output.by_rule(table, job.pack),
-            path,
+            written.rows,
+            written.by_rule,
+            written.path,
             self.name,
             time.perf_counter() - started,
             None,
