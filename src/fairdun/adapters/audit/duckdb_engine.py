@@ -86,7 +86,9 @@ class DuckDBAuditEngine:
             config["memory_limit"] = self.memory_limit
         if self.temp_directory:
             config["temp_directory"] = str(self.temp_directory)
-        return duckdb.connect(":memory:", config=config)
+        con = duckdb.connect(":memory:", config=config)
+        con.execute("SET enable_progress_bar = false")  # a terminal gets the CLI's own output only
+        return con
 
     def run(self, job: AuditJob) -> AuditSummary:
         started = time.perf_counter()
