@@ -119,3 +119,25 @@ def test_ids_that_ascend_are_known_unique_and_any_other_order_is_checked(
     # Not ascending, with a repeat: the general check finds it and names both rows.
     with pytest.raises(AuditInputError, match=r"row 3: column id: 'C000' is also on row 1"):
         load(tmp_path / "across.parquet")
+
+
+@pytest.mark.parametrize("night", [True, False], ids=["with violations", "without violations"])
+def test_a_party_in_two_zones_is_refused_whether_or_not_the_query_found_violations(tmp_path: Path, night: bool) -> None:
+    # The query checks one zone per cap key and says so on every row it returns; with no row, the loader
+    # checks. Either way the same row is named, and nothing is written.
+    from fairdun.adapters.audit.duckdb_engine import DuckDBAuditEngine  # noqa: PLC0415
+    from fairdun.application.audit import AuditJob  # noqa: PLC0415
+    from fairdun.config.packs import PackLoader  # noqa: PLC0415
+
+    records = [record(n) for n in range(6)]
+    if night:
+        records[0] = record(0, at=datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai
+    records[4] = record(4, tz="Asia/Tokyo")
+    path = parquet(tmp_path / "log.parquet", records)
+    job = AuditJob(PackLoader().load("cn"), path, None, tmp_path / "out")
+    with pytest.raises(AuditInputError) as caught:
+        DuckDBAuditEngine(threads=1).run(job)
+    assert str(caught.value).startswith(
+        f"{path}: row 5: column tz: party 'B1' appears in zones 'Asia/Shanghai' and 'Asia/Tokyo'"
+    )
+    assert not (tmp_path / "out").exists()

@@ -6,20 +6,23 @@ in the gate); the query returns one row per attempt that broke a rule, with its 
 ``k`` (``output.finish`` turns these into one row per attempt and rule, in order, the same for both engines).
 
 The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS and RANGE frames, CASE,
-COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same text but for one spelling:
-how a row is tested for membership in a set of rows (``_Compiler._member``). The tables it reads:
+COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same text (``dialect`` is kept
+for a construct one of them may someday need spelled its own way). Inside it the enum columns are one-byte codes
+(``CODED``), and the rows come back sorted by instant and log position. The tables it reads:
 
 * ``audit_log``: the canonical log (``rn``, ``id``, ``ts`` in epoch microseconds, the text columns);
 * ``tzseg``: per zone, spans ``[lo, hi)`` of epoch microseconds with one UTC offset (computed in Python from
-  ``zoneinfo``, the database the gate uses, so local times agree to the microsecond);
+  ``zoneinfo``, the database the gate uses, so local times agree to the microsecond), and the zone's number
+  ``zi``;
 * ``cflags``: per distinct (content, role), one 0/1 column per content check, computed by the gate's own
   screener and patterns (``content_flags``);
 * ``f_<table>``: the fact tables that were supplied (columns ``c_<name>``; instants in epoch microseconds,
   clocks in seconds).
 
 Local time needs one zone per cap key: a cap of ``N`` local days counts the rows on the attempt's local dates,
-and a key's rows are placed on local dates in their own zone. The loader refuses a log where one party (or
-address, or debt, as the caps use them) appears in two zones.
+and a key's rows are placed on local dates in their own zone. A log where one party (or address, or debt, as the
+caps use them) appears in two zones is refused: the query counts such key sets in ``zones_mixed`` (a column of
+every row it returns) and the engine then names the row with ``loading.check_zones``.
 """
 
 from __future__ import annotations
@@ -361,7 +364,7 @@ class _Compiler:
         content_join = " LEFT JOIN cflags cf ON cf.content = a.content AND cf.role = a.role" if self.content else ""
         flags = "".join(f", {f}" for f in self.flags)
         ctes = [
-            f"zoned AS (SELECT {narrow}, a.ts + z.off_us AS lts FROM audit_log a "
+            f"zoned AS (SELECT {narrow}, a.ts + z.off_us AS lts, z.zi FROM audit_log a "
             f"JOIN tzseg z ON a.tz = z.tz AND a.ts >= z.lo AND a.ts < z.hi{content_join})",
             f"dated AS (SELECT zoned.*, CAST(FLOOR(lts / {DAY_US}.0) AS BIGINT) AS lday FROM zoned)",
             f"base AS (SELECT dated.*, lts - lday * {DAY_US} AS lus, ((lday % 7) + 10) % 7 + 1 AS wd{flags} "
@@ -385,14 +388,27 @@ class _Compiler:
         # One row per attempt that broke a rule, with its answer per rule (e_0 .. e_n); the rows per
         # (attempt, rule) and their order are made from these by ``output.finish``, the same for every engine.
         any_effect = " + ".join(f"e_{k}" for k in range(len(effects)))
+        zone_keys = tuple(dict.fromkeys(self.zone_keys))
+        # One zone per cap key, checked here over the materialised log (the loader's own check would read the
+        # file again): the number of key sets with a key in two zones rides on every row, and the engine
+        # refuses the log, naming the row through ``loading.check_zones``, when it is not 0.
+        mixed = [
+            f"(SELECT count(*) FROM (SELECT 1 AS x FROM base GROUP BY hash({', '.join(keys)}) "
+            "HAVING min(zi) <> max(zi) LIMIT 1) m)"
+            for keys in zone_keys
+        ]
+        ctes.append(f"zones_mixed AS (SELECT {' + '.join(mixed) or '0'} AS zones_mixed)")
         # Sorted by the engine (in parallel) so that ``output.finish`` gathers the text columns in order.
-        sql = "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM effects WHERE {any_effect} > 0 ORDER BY ts, rn"
+        sql = (
+            "WITH " + ",\n".join(ctes) + "\nSELECT effects.*, zones_mixed.zones_mixed FROM effects "
+            f"CROSS JOIN zones_mixed WHERE {any_effect} > 0 ORDER BY ts, rn"
+        )
         return CompiledAudit(
             sql,
             self.pack,
             tuple(self.content),
             frozenset(self.used_tables),
-            tuple(dict.fromkeys(self.zone_keys)),
+            zone_keys,
         )
 
 
