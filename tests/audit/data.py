@@ -288,3 +288,26 @@ def seeded_log(n: int, seed: int) -> tuple[list[LogRow], FactTables]:
         time_barred=(("D3", when()),),
     )
     return rows, tables
+
+
+def log_row(n: int, **changes: str) -> dict[str, str]:
+    """One log row as text (the n-th of a day, an hour apart from 09:00 in Shanghai); ``changes`` replace fields."""
+    base = {
+        "id": f"C{n}",
+        "at": f"2026-11-23T{9 + n:02d}:00:00+08:00",
+        "debt": "L1",
+        "debtor": "B1",
+        "party": "B1",
+        "role": "debtor",
+        "address": "+12025550100",
+        "tz": "Asia/Shanghai",
+        "channel": "call",
+        "purpose": "collect",
+        "direction": "outbound",
+        "outcome": "no_answer",
+        "content": "",
+        "operator": "op-1",
+        "org": "agency-a",
+    }
+    base.update(changes)
+    return base

@@ -13,31 +13,10 @@ from typer.testing import CliRunner
 
 from fairdun.application.audit import LOG_SPEC
 from fairdun.cli.main import app
+from tests.audit.data import log_row as row
 
 runner = CliRunner()
 HEADER = list(LOG_SPEC)
-
-
-def row(n: int, **changes: str) -> dict[str, str]:
-    base = {
-        "id": f"C{n}",
-        "at": f"2026-11-23T{9 + n:02d}:00:00+08:00",
-        "debt": "L1",
-        "debtor": "B1",
-        "party": "B1",
-        "role": "debtor",
-        "address": "+12025550100",
-        "tz": "Asia/Shanghai",
-        "channel": "call",
-        "purpose": "collect",
-        "direction": "outbound",
-        "outcome": "no_answer",
-        "content": "",
-        "operator": "op-1",
-        "org": "agency-a",
-    }
-    base.update(changes)
-    return base
 
 
 def write(path: Path, rows: list[dict[str, str]], header: list[str] = HEADER) -> Path:

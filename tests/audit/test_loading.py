@@ -14,26 +14,13 @@ import pytest
 
 from fairdun.adapters.audit import loading
 from fairdun.application.audit import LOG_SPEC, AuditInputError
+from tests.audit.data import log_row
 
 
 def record(n: int, **changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": f"C{n:03d}",
-        "at": datetime(2026, 11, 23, 1 + n, 0, tzinfo=UTC),
-        "debt": "L1",
-        "debtor": "B1",
-        "party": "B1",
-        "role": "debtor",
-        "address": "+12025550100",
-        "tz": "Asia/Shanghai",
-        "channel": "call",
-        "purpose": "collect",
-        "direction": "outbound",
-        "outcome": "no_answer",
-        "content": None,
-        "operator": "op-1",
-        "org": "agency-a",
-    }
+    """The test log's row ``n`` with ``at`` as an instant (a Parquet timestamp with a zone); ids sort as numbers."""
+    base: dict[str, Any] = {**log_row(n, id=f"C{n:03d}"), "at": datetime(2026, 11, 23, 1 + n, 0, tzinfo=UTC)}
+    base["content"] = None
     base.update(changes)
     return base
 
