@@ -128,3 +128,23 @@ def test_a_party_in_two_zones_is_refused_whether_or_not_the_query_found_violatio
         f"{path}: row 5: column tz: party 'B1' appears in zones 'Asia/Shanghai' and 'Asia/Tokyo'"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_columns_of_other_types_are_checked_for_what_they_can_hold(tmp_path: Path) -> None:
+    # Bytes can be empty, so a binary column is checked row by row; numbers only for nulls.
+    records = [record(n) for n in range(6)]
+    table = pq.read_table(parquet(tmp_path / "base.parquet", records))
+    party = pa.array([b"B1", b"B1", b"B1", b"B1", b"", b"B1"], pa.binary())
+    blank = tmp_path / "binary.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("party"), "party", party), blank, row_group_size=2)
+    with pytest.raises(AuditInputError, match=r"row 5: column party: empty; a value is required"):
+        load(blank)
+    debts = pa.array([1, 2, 3, 4, None, 6], pa.int64())
+    missing = tmp_path / "numbers.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("debt"), "debt", debts), missing, row_group_size=2)
+    with pytest.raises(AuditInputError, match=r"row 5: column debt: empty; a value is required"):
+        load(missing)
+    whole = pa.array([1, 2, 3, 4, 5, 6], pa.int64())
+    numbered = tmp_path / "numbered.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("debt"), "debt", whole), numbered, row_group_size=2)
+    load(numbered)  # no error

@@ -90,7 +90,7 @@ def _clock_seconds(c: str) -> str:
 def _explain(kind: str, value: object) -> str:
     base = kind.rstrip("?")
     shown = repr(value) if value is not None else "nothing"
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str | bytes) and not value.strip()):
         return "empty; a value is required"
     if base == "instant":
         return f"{shown} is not an RFC 3339 instant with a UTC offset (like 2026-11-23T21:30:00+08:00)"
@@ -197,8 +197,8 @@ def _proven_clean(
 
     * a required text or zone column: no row group has a null, and every row group's minimum (Parquet's
       ``min_value``, compared as UTF-8 bytes) starts above the space, so no value is empty or starts with one (a
-      truncated minimum is a prefix of the true one and starts with the same character); columns of another
-      type need only have no nulls;
+      truncated minimum is a prefix of the true one and starts with the same character); a number or a date
+      needs only to have no nulls (bytes are always checked row by row: they can be empty);
     * an enum column: its distinct values (one small aggregation, which DuckDB answers from dictionary pages) are
       all listed, and none is null;
     * a required instant stored as a timestamp with time zone: no nulls (answered from the statistics).
@@ -218,8 +218,11 @@ def _proven_clean(
     counted = [c for c, k in spec.items() if c in types and (k in ENUMS or k == "instant")]
     found: dict[str, object] = {}
     if counted:
+        # Whether every distinct value is listed is answered in SQL: a column of unexpected values (a wrong
+        # mapping, say) never comes to Python as a list.
         parts = [f'count(*) - count("{c}")' for c in counted] + [
-            f'list(DISTINCT CAST("{c}" AS VARCHAR))' for c in enums
+            f'list_has_all([{", ".join(repr(v) for v in ENUMS[spec[c]])}], list(DISTINCT CAST("{c}" AS VARCHAR)))'
+            for c in enums
         ]
         row = con.execute(f"SELECT {', '.join(parts)} FROM raw_{table}").fetchone()
         assert row is not None
@@ -229,8 +232,7 @@ def _proven_clean(
         if column not in types:
             continue
         if kind in ENUMS:
-            values = found[f"values:{column}"]
-            if found[f"nulls:{column}"] == 0 and isinstance(values, list) and set(values) <= set(ENUMS[kind]):
+            if found[f"nulls:{column}"] == 0 and found[f"values:{column}"] is True:
                 clean.add(column)
         elif kind == "instant" and types[column].startswith("TIMESTAMP WITH TIME ZONE"):
             if found[f"nulls:{column}"] == 0:
@@ -239,7 +241,10 @@ def _proven_clean(
             groups = stats.get(column, [])
             if not groups or any(nulls != 0 for nulls, _ in groups):
                 continue
-            if types[column] != "VARCHAR" or all(isinstance(low, str) and low[:1] > " " for _, low in groups):
+            if types[column] == "VARCHAR":
+                if all(isinstance(low, str) and low[:1] > " " for _, low in groups):
+                    clean.add(column)
+            elif not types[column].startswith(("BLOB", "BIT")):  # numbers, dates: never empty once not null
                 clean.add(column)
     return clean
 
