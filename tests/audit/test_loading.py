@@ -148,3 +148,29 @@ def test_columns_of_other_types_are_checked_for_what_they_can_hold(tmp_path: Pat
     numbered = tmp_path / "numbered.parquet"
     pq.write_table(table.set_column(table.schema.get_field_index("debt"), "debt", whole), numbered, row_group_size=2)
     load(numbered)  # no error
+
+
+@pytest.mark.parametrize(
+    ("zones", "zones_first", "in_query"),
+    [(1, False, False), (2, False, True), (2, True, False)],
+    ids=["one zone", "two zones, checked by the query", "two zones, checked by the loader first"],
+)
+def test_the_zone_check_runs_once_and_not_for_a_log_of_one_zone(
+    tmp_path: Path, zones: int, zones_first: bool, in_query: bool
+) -> None:
+    from fairdun.adapters.audit.duckdb_engine import prepare  # noqa: PLC0415
+    from fairdun.application.audit import AuditJob  # noqa: PLC0415
+    from fairdun.config.packs import PackLoader  # noqa: PLC0415
+
+    records = [record(n) for n in range(4)]
+    if zones == 2:
+        records[3] = record(3, party="B2", address="+12025550101", tz="Asia/Tokyo")
+    path = parquet(tmp_path / "log.parquet", records)
+    con = duckdb.connect()
+    try:
+        compiled, *_ = prepare(
+            con, AuditJob(PackLoader().load("cn"), path, None, tmp_path / "out"), zones_first=zones_first
+        )
+        assert ("HAVING min(zi) <> max(zi)" in compiled.sql) is in_query
+    finally:
+        con.close()

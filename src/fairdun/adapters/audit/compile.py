@@ -351,7 +351,7 @@ class _Compiler:
         answer = first if within == "TRUE" else f"CASE WHEN {within} THEN {first} ELSE 0 END"
         return f"CAST({answer} AS TINYINT) AS e_{k}"
 
-    def compile(self) -> CompiledAudit:
+    def compile(self, check_zones: bool = True) -> CompiledAudit:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
         # Only the columns the rules read go through the query (content becomes its 0/1 findings).
         narrow = (
@@ -395,7 +395,7 @@ class _Compiler:
         mixed = [
             f"(SELECT count(*) FROM (SELECT 1 AS x FROM base GROUP BY hash({', '.join(keys)}) "
             "HAVING min(zi) <> max(zi) LIMIT 1) m)"
-            for keys in zone_keys
+            for keys in (zone_keys if check_zones else ())
         ]
         ctes.append(f"zones_mixed AS (SELECT {' + '.join(mixed) or '0'} AS zones_mixed)")
         # Sorted by the engine (in parallel) so that ``output.finish`` gathers the text columns in order.
@@ -433,9 +433,13 @@ def _event_filter(codes: frozenset[int]) -> str:
     )
 
 
-def compile_pack(pack: Pack, supplied: Iterable[str], dialect: str = "duckdb") -> CompiledAudit:
-    """The audit query for ``pack``, given the names of the fact tables that were supplied."""
-    return _Compiler(pack, frozenset(supplied), dialect).compile()
+def compile_pack(
+    pack: Pack, supplied: Iterable[str], dialect: str = "duckdb", *, check_zones: bool = True
+) -> CompiledAudit:
+    """The audit query for ``pack``, given the names of the fact tables that were supplied. ``check_zones``
+    false leaves the one-zone-per-cap-key check out (``zones_mixed`` is 0): for a log of one zone, or one the
+    loader has checked already."""
+    return _Compiler(pack, frozenset(supplied), dialect).compile(check_zones)
 
 
 def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[str, int, int, int]]:

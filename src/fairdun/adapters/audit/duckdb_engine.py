@@ -18,7 +18,8 @@ def prepare(
     con: duckdb.DuckDBPyConnection, job: AuditJob, dialect: str = "duckdb", *, zones_first: bool = True
 ) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it. With ``zones_first``
-    false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read.
+    false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read;
+    either way it runs once, and not at all for a log of one zone.
 
     Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
     loading.load_log(con, job.log)
@@ -40,6 +41,8 @@ def prepare(
     assert stats is not None
     rows, attempts = int(stats[0]), int(stats[1])
     zones = [str(z) for z in stats[4] or []]
+    if zones_first or len(zones) <= 1:
+        compiled = compile_pack(job.pack, supplied, dialect, check_zones=False)
     lo, hi = (int(stats[2]), int(stats[3])) if rows else (0, 0)
     segments = zone_segments(zones, lo, hi)
     con.register(
