@@ -171,6 +171,39 @@ def test_the_zone_check_runs_once_and_not_for_a_log_of_one_zone(
         compiled, *_ = prepare(
             con, AuditJob(PackLoader().load("cn"), path, None, tmp_path / "out"), zones_first=zones_first
         )
-        assert ("HAVING min(zi) <> max(zi)" in compiled.sql) is in_query
+        assert ("min(zi) AS lo, max(zi) AS hi" in compiled.sql) is in_query
     finally:
         con.close()
+
+
+def test_labels_read_from_the_file_are_the_loaders_own_by_row(tmp_path: Path) -> None:
+    # read_labels (Arrow, beside the query) and labels (through DuckDB, any input) give the same table: row
+    # rn - 1, a missing or empty operator or org as null (then read_labels leaves it to DuckDB).
+    records = [record(n, operator=f"op-{n}", org="agency-a" if n % 2 else None) for n in range(5)]
+    path = parquet(tmp_path / "log.parquet", records)
+    read = loading.read_labels(path)
+    assert read is not None
+    con = duckdb.connect()
+    try:
+        loading.load_log(con, path)
+        assert read.equals(loading.labels(con))
+    finally:
+        con.close()
+    assert read.column("id").to_pylist() == [f"C{n:03d}" for n in range(5)]
+    assert read.column("org").to_pylist() == [None, "agency-a", None, "agency-a", None]
+    records[2]["operator"] = ""
+    empty = parquet(tmp_path / "empty.parquet", records)
+    assert loading.read_labels(empty) is None
+    con = duckdb.connect()
+    try:
+        loading.load_log(con, empty)
+        assert loading.labels(con).column("operator").to_pylist()[2] is None
+    finally:
+        con.close()
+    no_org = tmp_path / "no_org.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["org"]), no_org)
+    absent = loading.read_labels(no_org)
+    assert absent is not None
+    assert absent.column("org").null_count == 5
+    assert loading.read_labels(tmp_path / "log.csv") is None
+    assert loading.read_labels(tmp_path / "missing.parquet") is None  # the loader names that, not this

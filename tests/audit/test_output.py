@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from fairdun.adapters.audit import output
-from fairdun.adapters.audit.compile import CODED
+from fairdun.adapters.audit.compile import code
 from fairdun.config.packs import PackLoader
 
 PACK = PackLoader().load("cn")
@@ -34,11 +34,11 @@ def raw_rows(n: int) -> list[dict[str, object]]:
                 "debt": "L1",
                 "debtor": "B1",
                 "party": "B1",
-                "role": CODED["role"].index("debtor"),
+                "role": code("role", "debtor"),
                 "address": "+12025550100",
-                "channel": CODED["channel"].index("sms"),
-                "purpose": CODED["purpose"].index("collect"),
-                "operator": "op-1",
+                "channel": code("channel", "sms"),
+                "purpose": code("purpose", "collect"),
+                "operator": f"op-{rn % 3}" if rn % 5 else None,
                 "org": "agency-a",
                 **{f"e_{k}": e for k, e in enumerate(effects)},
             }
@@ -72,6 +72,23 @@ def test_the_rows_come_out_in_the_same_order_whether_or_not_the_engine_sorted_th
     assert set(first.column("role").to_pylist()) == {"debtor"}
     assert set(first.column("channel").to_pylist()) == {"sms"}
     assert first.column("local_time").to_pylist()[0].startswith("09:00:00")
+
+
+def test_labels_left_out_of_the_query_are_taken_by_row_number_and_give_the_same_rows() -> None:
+    # The DuckDB engine's query leaves id, operator and org out; they come from the log, row rn - 1.
+    rows = raw_rows(30)
+    carried = pa.Table.from_pylist(sorted(rows, key=lambda r: (r["ts"], r["rn"])))
+    labels = pa.table(
+        {
+            "id": [r["id"] for r in rows],
+            "operator": [r["operator"] for r in rows],
+            "org": [r["org"] for r in rows],
+        }
+    )
+    without = carried.drop_columns(["id", "operator", "org"])
+    assert output.finish(without, PACK, "zh", labels).equals(output.finish(carried, PACK, "zh"))
+    shifted = pa.concat_tables([labels.slice(1), labels.slice(0, 1)])  # off by one row: caught
+    assert not output.finish(without, PACK, "zh", shifted).equals(output.finish(carried, PACK, "zh"))
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

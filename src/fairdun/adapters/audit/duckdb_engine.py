@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,22 +11,28 @@ import duckdb
 import pyarrow as pa
 
 from fairdun.adapters.audit import loading, output
-from fairdun.adapters.audit.compile import CompiledAudit, compile_pack, content_flags, zone_segments
+from fairdun.adapters.audit.compile import CompiledAudit, code, compile_pack, content_flags, zone_segments
 from fairdun.application.audit import FACT_SPECS, AuditEngineError, AuditJob, AuditSummary
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, job: AuditJob, dialect: str = "duckdb", *, zones_first: bool = True
+    con: duckdb.DuckDBPyConnection,
+    job: AuditJob,
+    dialect: str = "duckdb",
+    *,
+    zones_first: bool = True,
+    labels: Future[pa.Table | None] | None = None,
 ) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it. With ``zones_first``
     false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read;
-    either way it runs once, and not at all for a log of one zone.
+    either way it runs once, and not at all for a log of one zone. With ``labels`` (the log's labels being read
+    beside, ``loading.read_labels``) the query leaves them out, and the caller checks the ids (``check_keys``)
+    with the ids read there.
 
     Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
     loading.load_log(con, job.log)
     supplied = loading.load_facts(con, job.facts)
     compiled = compile_pack(job.pack, supplied, dialect)
-    loading.check_keys(con, job.log, compiled.zone_keys if zones_first else ())
     # One scan for what the query needs around it: the counts, the span of instants (for the zones' offsets),
     # the zones, and the distinct (content, role) pairs the content checks screen.
     pairs_sql = (
@@ -40,9 +47,22 @@ def prepare(
     ).fetchone()
     assert stats is not None
     rows, attempts = int(stats[0]), int(stats[1])
-    zones = [str(z) for z in stats[4] or []]
-    if zones_first or len(zones) <= 1:
-        compiled = compile_pack(job.pack, supplied, dialect, check_zones=False)
+    zones = sorted(str(z) for z in stats[4] or [])
+    # Given labels being read, the ids are checked once they are there (by the caller, after the query).
+    loading.check_keys(con, job.log, compiled.zone_keys if zones_first else (), ids=labels is None)
+    common = 0
+    if len(zones) > 1 and not zones_first:
+        # The zone most rows are in, by the first rows: any zone gives the check's same answer.
+        found = con.execute("SELECT mode(tz) FROM (SELECT tz FROM audit_log LIMIT 65536)").fetchone()
+        common = zones.index(str(found[0])) if found is not None and found[0] in zones else 0
+    compiled = compile_pack(
+        job.pack,
+        supplied,
+        dialect,
+        check_zones=not zones_first and len(zones) > 1,
+        common_zone=common,
+        labels=labels is None,
+    )
     lo, hi = (int(stats[2]), int(stats[3])) if rows else (0, 0)
     segments = zone_segments(zones, lo, hi)
     con.register(
@@ -53,7 +73,7 @@ def prepare(
                 "lo": pa.array([s[1] for s in segments], pa.int64()),
                 "hi": pa.array([s[2] for s in segments], pa.int64()),
                 "off_us": pa.array([s[3] for s in segments], pa.int64()),
-                "zi": pa.array([sorted(zones).index(s[0]) for s in segments], pa.int32()),
+                "zi": pa.array([zones.index(s[0]) for s in segments], pa.int32()),
             }
         ),
     )
@@ -62,8 +82,9 @@ def prepare(
         pairs = sorted((str(p["content"]), str(p["role"])) for p in stats[5] or [])
         flags = content_flags(compiled.content_checks, pairs)
         names = ["content", "role", *(c.column for c in compiled.content_checks)]
-        columns = list(zip(*flags, strict=True)) if flags else [() for _ in names]
-        types = [pa.string(), pa.string(), *(pa.int8() for _ in compiled.content_checks)]
+        columns: list[tuple[object, ...]] = list(zip(*flags, strict=True)) if flags else [() for _ in names]
+        columns[1] = tuple(code("role", str(r)) for r in columns[1])  # as the query codes the log's roles
+        types = [pa.string(), pa.int8(), *(pa.int8() for _ in compiled.content_checks)]
         con.register(
             "cflags_arrow",
             pa.table({n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}),
@@ -99,13 +120,21 @@ class DuckDBAuditEngine:
         started = time.perf_counter()
         con = self.connect()
         try:
-            compiled, supplied, rows, attempts = prepare(con, job, zones_first=False)
-            loaded = time.perf_counter()
-            try:
-                raw = con.execute(compiled.sql).to_arrow_table()
-            except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
+            # The labels (id, operator, org: no rule reads them) are read from the file beside the loading and
+            # the query, and joined to the violations by row number at the end.
+            with ThreadPoolExecutor(max_workers=1) as reader:
+                reading = reader.submit(loading.read_labels, job.log)
+                compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
+                loaded = time.perf_counter()
+                try:
+                    raw = con.sql(compiled.sql).to_arrow_table()
+                except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
+                labels = reading.result()
+            if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
+                labels = loading.labels(con)
+            loading.check_keys(con, job.log, (), ids=labels.column("id"))
             # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
             if raw.num_rows == 0:
                 loading.check_keys(con, job.log, compiled.zone_keys, ids=False)
@@ -114,7 +143,7 @@ class DuckDBAuditEngine:
             ruled = time.perf_counter()
         finally:
             con.close()
-        written = output.emit(raw, job.pack, job.lang, job.out, job.format)
+        written = output.emit(raw, job.pack, job.lang, job.out, job.format, labels=labels)
         done = time.perf_counter()
         phases = {"load and check": loaded - started, "rules": ruled - loaded, "output": done - ruled}
         return AuditSummary(

@@ -8,7 +8,7 @@ Both engines load through here: Spark reads the canonical tables this module wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -281,13 +281,65 @@ def load_facts(con: duckdb.DuckDBPyConnection, directory: Path | None) -> list[s
     return supplied
 
 
+def read_labels(path: Path) -> pa.Table | None:
+    """The log's labels (``id``, ``operator``, ``org``: what the output shows of an attempt and no rule reads),
+    row ``i`` of the table for log row ``rn = i + 1``, read straight from a Parquet log with Arrow (cheaper than
+    carrying them through the query, and it runs beside it), as the loader makes them (a missing ``operator`` or
+    ``org`` is null).
+
+    None when Arrow cannot give them as the loader would (not Parquet, not text columns, an unreadable file):
+    :func:`labels` then reads them through DuckDB. It runs before the log is checked, so it never raises: the
+    loader names what is wrong with the file. (An empty ``operator`` or ``org`` also leaves it to
+    :func:`labels`.)"""
+    if path.suffix.lower() != ".parquet":
+        return None
+    try:
+        schema = pq.read_schema(path)
+        names = [n for n in ("id", "operator", "org") if n in schema.names]
+        if "id" not in names or not all(
+            pa.types.is_string(t) or pa.types.is_large_string(t) for t in (schema.field(n).type for n in names)
+        ):
+            return None
+        read = pq.read_table(path, columns=names)
+        columns: dict[str, pa.ChunkedArray] = {"id": pc.cast(read.column("id"), pa.string())}
+        for name in ("operator", "org"):
+            if name in names:
+                column = pc.cast(read.column(name), pa.string())
+                if pc.any(pc.equal(column, "")).as_py():
+                    # Empty means none to the loader; DuckDB makes them null as it does (pyarrow 22's if_else
+                    # built invalid offsets on a chunked column of Parquet strings: not trusted here).
+                    return None
+                columns[name] = column
+            else:
+                columns[name] = pa.chunked_array([pa.nulls(read.num_rows, pa.string())])
+        # One chunk each: the output takes rows from them at random, which costs several times more across the
+        # Parquet pages' many chunks.
+        return pa.table({name: pa.chunked_array([column.combine_chunks()]) for name, column in columns.items()})
+    except (OSError, pa.ArrowException, ValueError):
+        return None
+
+
+def labels(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The labels of :func:`read_labels` through DuckDB, from the loaded ``audit_log`` (any input)."""
+    read = con.sql("SELECT rn, id, op AS operator, org FROM audit_log").to_arrow_table()
+    rn = read.column("rn").to_numpy()
+    if len(rn) and not (rn[0] == 1 and bool((rn[1:] - rn[:-1] == 1).all())):
+        read = read.take(pc.sort_indices(read.column("rn")))  # a scan keeps the order; if one ever does not
+    return read.drop_columns(["rn"])
+
+
 def check_keys(
-    con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tuple[str, ...]], *, ids: bool = True
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    key_sets: Sequence[tuple[str, ...]],
+    *,
+    ids: bool | pa.ChunkedArray = True,
 ) -> None:
-    """Unique ids (unless ``ids`` is false), and one zone per cap key, over hashed keys (grouping by a hash is
-    much cheaper than by the text, and one aggregation per key set is cheaper than grouping sets over all of them
-    at once); only when a hash finds something are the exact checks run, to name the row."""
-    if ids and not _ascending_ids(path):
+    """Unique ids (unless ``ids`` is false; given the ids as read by :func:`read_labels`, the ascending check
+    uses those), and one zone per cap key, over hashed keys (grouping by a hash is much cheaper than by the text,
+    and one aggregation per key set is cheaper than grouping sets over all of them at once); only when a hash
+    finds something are the exact checks run, to name the row."""
+    if ids is not False and not _ascending_ids(path, None if ids is True else ids):
         repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
         if repeats is not None and repeats[0]:
             check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
@@ -306,18 +358,21 @@ def check_keys(
             check_zones(con, path, [keys])
 
 
-def _ascending_ids(path: Path) -> bool:
+def _ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
     """True when a Parquet log's ids strictly ascend in file order, which makes them unique: one comparison per
     row instead of a hash aggregation over every id (exports by primary key or by time often come this way). Read
-    a batch at a time, it stops at the first id that does not ascend; False for CSV and for any other order,
-    which then takes the general check."""
+    a batch at a time (or given, as :func:`read_labels` read them), it stops at the first id that does not
+    ascend; False for CSV and for any other order, which then takes the general check."""
     if path.suffix.lower() != ".parquet":
         return False
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=ID_BATCH, columns=["id"])
+        batches: Iterable[pa.Array | pa.ChunkedArray] = (
+            (b.column(0) for b in pq.ParquetFile(path).iter_batches(batch_size=ID_BATCH, columns=["id"]))
+            if read is None
+            else (read.slice(start, ID_BATCH) for start in range(0, len(read), ID_BATCH))
+        )
         last: pa.Scalar | None = None
-        for batch in batches:
-            ids = batch.column(0)
+        for ids in batches:
             if len(ids) == 0:
                 continue
             if ids.null_count or (last is not None and not pc.greater(ids[0], last).as_py()):

@@ -61,15 +61,18 @@ def rules_table(pack: Pack, lang: str) -> pa.Table:
     return pa.Table.from_pylist([dict(zip(RULES_SCHEMA.names, row, strict=True)) for row in rows], RULES_SCHEMA)
 
 
-def finish(raw: pa.Table, pack: Pack, lang: str) -> pa.Table:
+def finish(raw: pa.Table, pack: Pack, lang: str, labels: pa.Table | None = None) -> pa.Table:
     """The query's rows (one per attempt, an answer ``e_k`` per rule) as one row per (attempt, rule) that did
     not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
-    and message looked up by position. (:func:`emit` writes the same rows a part at a time.)"""
-    parts = list(finish_parts(raw, pack, lang))
+    and message looked up by position. (:func:`emit` writes the same rows a part at a time.)
+
+    ``labels`` gives ``id``, ``operator`` and ``org`` by row number (row ``rn - 1``) when the query left them
+    out (``loading.read_labels``)."""
+    parts = list(finish_parts(raw, pack, lang, labels))
     return pa.concat_tables(parts) if parts else OUTPUT_SCHEMA.empty_table()
 
 
-def finish_parts(raw: pa.Table, pack: Pack, lang: str) -> Iterator[pa.Table]:
+def finish_parts(raw: pa.Table, pack: Pack, lang: str, labels: pa.Table | None = None) -> Iterator[pa.Table]:
     """:func:`finish`'s rows as consecutive tables, each from at most ``PART_ROWS`` of the query's rows.
 
     The order is found on integers only: the attempts by (instant, log position) (as the query sorted them, or
@@ -93,13 +96,16 @@ def finish_parts(raw: pa.Table, pack: Pack, lang: str) -> Iterator[pa.Table]:
                 answers[:, k] = effects[k][part]
             rows, positions = np.nonzero(answers)
             if rows.size:
-                yield _table(raw, rules, pool, picked=part[rows], positions=positions, answer=answers[rows, positions])
+                yield _table(
+                    raw, rules, pool, labels, picked=part[rows], positions=positions, answer=answers[rows, positions]
+                )
 
 
 def _table(
     raw: pa.Table,
     rules: pa.Table,
     pool: ThreadPoolExecutor,
+    labels: pa.Table | None,
     *,
     picked: np.ndarray[tuple[int], np.dtype[np.int64]],
     positions: np.ndarray[tuple[int], np.dtype[np.int64]],
@@ -108,7 +114,11 @@ def _table(
     """Output rows for the query's rows ``picked`` (in output order), rule positions and answers."""
     index = pa.array(picked)
     k = pa.chunked_array([pa.array(positions.astype(np.int32))])
-    taken = dict(zip(_CARRIED, pool.map(lambda name: raw.column(name).take(index), _CARRIED), strict=True))
+    carried = [c for c in _CARRIED if labels is None or c not in _LABELS]
+    taken = dict(zip(carried, pool.map(lambda name: raw.column(name).take(index), carried), strict=True))
+    if labels is not None:
+        rows = pc.subtract(pc.cast(taken["rn"], pa.int64()), 1)
+        taken |= dict(zip(_LABELS, pool.map(lambda name: labels.column(name).take(rows), _LABELS), strict=True))
     lus = pc.cast(taken["lus"], pa.int64())
     seconds = pc.divide(lus, 1_000_000)
     hh = pc.divide(seconds, 3600)
@@ -145,10 +155,16 @@ def _integers(column: pa.ChunkedArray) -> np.ndarray[tuple[int], np.dtype[np.int
 
 
 def _decoded(codes: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
-    """An enum column the query carried as codes (``compile.CODED``), as its values."""
+    """An enum column the query carried as codes (``compile.code``: positions in ``compile.CODED`` from 1), as
+    its values."""
     dictionary = pa.array(CODED[column], pa.string())
     return pa.chunked_array(
-        [pa.DictionaryArray.from_arrays(pc.cast(chunk, pa.int32()), dictionary) for chunk in codes.chunks],
+        [
+            pa.DictionaryArray.from_arrays(
+                pc.subtract(pc.cast(chunk, pa.int32()), pa.scalar(1, pa.int32())), dictionary
+            )
+            for chunk in codes.chunks
+        ],
         pa.dictionary(pa.int32(), pa.string()),
     )
 
@@ -159,7 +175,9 @@ def _coded(k: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.DictionaryArray.from_arrays(chunk, dictionary) for chunk in k.chunks])
 
 
+_LABELS = ("id", "operator", "org")  # by row number from ``labels`` when the query left them out
 _CARRIED = (
+    "rn",
     "id",
     "ts",
     "lday",
@@ -193,7 +211,7 @@ class Written:
     by_rule: dict[str, int]
 
 
-def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str) -> Written:
+def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str, *, labels: pa.Table | None = None) -> Written:
     """:func:`finish` and :func:`write` at once, overlapped: each part is written by a second thread while the
     next is built, so the file is ready soon after the last part (the rows and the file are the same)."""
     counted = np.zeros(len(pack.rules), dtype=np.int64)
@@ -203,7 +221,7 @@ def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str) -> Written:
         counted[:] += np.bincount(indices, minlength=len(pack.rules))
         return part
 
-    path, rows = _write((count(part) for part in finish_parts(raw, pack, lang)), out, fmt, 1)
+    path, rows = _write((count(part) for part in finish_parts(raw, pack, lang, labels)), out, fmt, 1)
     return Written(path, rows, {r.id: int(n) for r, n in zip(pack.rules, counted, strict=True) if n})
 
 
