@@ -116,3 +116,30 @@ def test_nothing_to_report_still_writes_an_empty_file_with_the_columns(tmp_path:
     written = output.emit(raw, PACK, "zh", tmp_path, "parquet")
     assert (written.rows, written.by_rule) == (0, {})
     assert pq.read_table(written.path).schema.names == output.OUTPUT_SCHEMA.names
+
+
+def test_the_clock_readings_are_every_second_of_the_day_as_text() -> None:
+    clock = output._clock()
+    clock.validate(full=True)
+    assert len(clock) == 86_400
+    assert [clock[s].as_py() for s in (0, 59, 60, 3_599, 3_661, 45_296, 86_399)] == [
+        "00:00:00",
+        "00:00:59",
+        "00:01:00",
+        "00:59:59",
+        "01:01:01",
+        "12:34:56",
+        "23:59:59",
+    ]
+
+
+def test_repeated_labels_are_written_with_the_same_dictionary_whatever_they_were_taken_from() -> None:
+    # DuckDB's labels come with the log's whole dictionary, Spark's as text; the file must not tell them apart.
+    whole = pa.array(["op-9", "op-1", "op-2", "op-3"]).dictionary_encode()
+    taken = whole.take(pa.array([2, None, 1, 2, 3]))
+    compact = output._compact(taken)
+    assert compact.equals(output._compact(pa.array(["op-2", None, "op-1", "op-2", "op-3"])))
+    assert compact.dictionary.to_pylist() == ["op-2", "op-1", "op-3"]
+    assert compact.to_pylist() == ["op-2", None, "op-1", "op-2", "op-3"]
+    nothing = pa.DictionaryArray.from_arrays(pa.nulls(3, pa.int32()), pa.array([], pa.string()))
+    assert output._compact(nothing).to_pylist() == [None, None, None]

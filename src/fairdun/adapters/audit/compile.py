@@ -370,15 +370,19 @@ class _Compiler:
         ]
         read = ", ".join([*texts, "tz", *coded, *(["content"] if self.content else [])])
         narrow = ", ".join(f"a.{c}" for c in [*texts, *CODED, "c_null", "c_empty"])
+        kept = ", ".join([*texts, *(c for c in CODED if c != "outcome"), "c_null", "c_empty"])
+        kept += "".join(f", {c.column}" for c in self.content)
         narrow += "".join(f", COALESCE(cf.{c.column}, 0) AS {c.column}" for c in self.content)
         content_join = " LEFT JOIN cflags cf ON cf.content = a.content AND cf.role = a.role" if self.content else ""
         flags = "".join(f", {f}" for f in self.flags)
         ctes = [
             f"zoned AS (SELECT {narrow}, a.ts + z.off_us AS lts, z.zi FROM (SELECT {read} FROM audit_log) a "
             f"JOIN tzseg z ON a.tz = z.tz AND a.ts >= z.lo AND a.ts < z.hi{content_join})",
-            f"dated AS (SELECT zoned.*, CAST(FLOOR(lts / {DAY_US}.0) AS BIGINT) AS lday FROM zoned)",
-            f"base AS (SELECT dated.*, lts - lday * {DAY_US} AS lus, ((lday % 7) + 10) % 7 + 1 AS wd{flags} "
-            "FROM dated)",
+            f"dated AS (SELECT zoned.*, CAST(FLOOR(lts / {DAY_US}.0) AS INTEGER) AS lday FROM zoned)",
+            # The materialised log: only what the rules read after it, in the narrowest types (its width is
+            # most of the query's memory and of the time to write and scan it).
+            f"base AS (SELECT {kept}, CAST(zi AS SMALLINT) AS zi, lday, lts - lday * {DAY_US} AS lus, "
+            f"CAST(((lday % 7) + 10) % 7 + 1 AS TINYINT) AS wd{flags} FROM dated)",
             *self.cap_ctes,
         ]
         for name, (table, on, scopes) in self.hits.items():

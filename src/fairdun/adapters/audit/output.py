@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ RULES_SCHEMA = pa.schema(
     [("k", pa.int32()), ("rule", pa.string()), ("citation", pa.string()), ("message", pa.string())]
 )
 
-# Rule, effect, citation and message repeat on every row: dictionary-encoded, they are stored once per file.
+# Rule, effect, citation and message repeat on every row, operators and organisations on many: dictionary-encoded,
+# each text is stored once.
 OUTPUT_SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -43,8 +45,8 @@ OUTPUT_SCHEMA = pa.schema(
         ("address", pa.string()),
         ("channel", pa.string()),
         ("purpose", pa.string()),
-        ("operator", pa.string()),
-        ("org", pa.string()),
+        ("operator", pa.dictionary(pa.int32(), pa.string())),
+        ("org", pa.dictionary(pa.int32(), pa.string())),
         ("citation", pa.dictionary(pa.int32(), pa.string())),
         ("message", pa.dictionary(pa.int32(), pa.string())),
     ]
@@ -119,14 +121,9 @@ def _table(
     if labels is not None:
         rows = pc.subtract(pc.cast(taken["rn"], pa.int64()), 1)
         taken |= dict(zip(_LABELS, pool.map(lambda name: labels.column(name).take(rows), _LABELS), strict=True))
-    lus = pc.cast(taken["lus"], pa.int64())
-    seconds = pc.divide(lus, 1_000_000)
-    hh = pc.divide(seconds, 3600)
-    mm = pc.divide(pc.subtract(seconds, pc.multiply(hh, 3600)), 60)
-    ss = pc.subtract(seconds, pc.add(pc.multiply(hh, 3600), pc.multiply(mm, 60)))
-
-    def two(a: pa.ChunkedArray) -> pa.ChunkedArray:
-        return pc.utf8_lpad(pc.cast(a, pa.string()), 2, "0")
+    # The local time of day as text, taken from the day's 86,400 clock readings by the second (no arithmetic or
+    # formatting per row).
+    seconds = pc.divide(pc.cast(taken["lus"], pa.int64()), pa.scalar(SECOND_US, pa.int64()))
 
     effects = pa.DictionaryArray.from_arrays(
         pa.array((answer != 1).astype(np.int32)), pa.array(["deny", "indeterminate"], pa.string())
@@ -137,21 +134,54 @@ def _table(
         "effect": effects,
         "at": pc.cast(pc.cast(taken["ts"], pa.int64()), pa.timestamp("us", tz="UTC")),
         "local_date": pc.cast(pc.cast(taken["lday"], pa.int32()), pa.date32()),
-        "local_time": pc.binary_join_element_wise(two(hh), two(mm), two(ss), ":"),
+        "local_time": _clock().take(seconds),
         "citation": _coded(k, rules.column("citation")),
         "message": _coded(k, rules.column("message")),
     }
     for name in OUTPUT_SCHEMA.names[6:-2]:
         columns[name] = _decoded(taken[name], name) if name in CODED else taken[name]
+    for name in ("operator", "org"):
+        columns[name] = _compact(columns[name])
     return pa.table([pc.cast(columns[f.name], f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA)
 
 
 _WORKERS = 4
+SECOND_US = 1_000_000
+
+
+@cache
+def _clock() -> pa.Array:
+    """Every second of a day as ``HH:MM:SS``, by its number."""
+    s = np.arange(86_400)
+    h, m, c = s // 3600, s // 60 % 60, s % 60
+    colon = np.full(86_400, ord(":"))
+    digits = [h // 10, h % 10, colon, m // 10, m % 10, colon, c // 10, c % 10]
+    text = (np.stack(digits, axis=1) + np.array([48, 48, 0, 48, 48, 0, 48, 48])).astype(np.uint8)
+    offsets = np.arange(0, 8 * 86_401, 8, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), 86_400, [None, pa.py_buffer(offsets), pa.py_buffer(text.tobytes())])
 
 
 def _integers(column: pa.ChunkedArray) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
     """An integer column as one NumPy int64 array (answers are never NULL: the query coalesces them)."""
     return np.asarray(pc.cast(column, pa.int64()).combine_chunks().to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _compact(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """Repeated text as a dictionary of only the values its rows use, in the order they first appear (what
+    ``dictionary_encode`` makes of the values): the same whether the rows were taken from the log's whole
+    dictionary (``loading.read_labels``) or came as text from the query, so both engines write the same file."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        return pc.dictionary_encode(pc.cast(column, pa.string()))
+    codes = pc.fill_null(pc.cast(column.indices, pa.int64()), -1).to_numpy()
+    present = codes >= 0
+    used, first = np.unique(codes[present], return_index=True)
+    order = used[np.argsort(first)]
+    position = np.zeros(max(1, len(column.dictionary)), dtype=np.int32)  # (0 stands in under a null)
+    position[order] = np.arange(len(order), dtype=np.int32)
+    indices = pa.array(position[np.where(present, codes, 0)], pa.int32(), mask=~present)
+    return pa.DictionaryArray.from_arrays(indices, pc.cast(column.dictionary.take(pa.array(order)), pa.string()))
 
 
 def _decoded(codes: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
