@@ -207,3 +207,18 @@ def test_labels_read_from_the_file_are_the_loaders_own_by_row(tmp_path: Path) ->
     assert absent.column("org").null_count == 5
     assert loading.read_labels(tmp_path / "log.csv") is None
     assert loading.read_labels(tmp_path / "missing.parquet") is None  # the loader names that, not this
+
+
+@pytest.mark.parametrize("statistics", [True, False], ids=["from statistics", "by reading the column"])
+def test_the_span_of_instants_is_the_logs_first_and_last(tmp_path: Path, statistics: bool) -> None:
+    records = [record(n) for n in (3, 0, 5, 1)]
+    path = tmp_path / "log.parquet"
+    pq.write_table(pq.read_table(parquet(path, records)), path, row_group_size=2, write_statistics=statistics)
+    con = duckdb.connect()
+    try:
+        loading.load_log(con, path)
+        first, last = records[1]["at"], records[2]["at"]
+        expected = (int(first.timestamp() * 1_000_000), int(last.timestamp() * 1_000_000))
+        assert loading.instant_span(con, path) == expected
+    finally:
+        con.close()

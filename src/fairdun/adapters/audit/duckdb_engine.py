@@ -33,21 +33,21 @@ def prepare(
     loading.load_log(con, job.log)
     supplied = loading.load_facts(con, job.facts)
     compiled = compile_pack(job.pack, supplied, dialect)
-    # One scan for what the query needs around it: the counts, the span of instants (for the zones' offsets),
-    # the zones, and the distinct (content, role) pairs the content checks screen.
+    # What the query needs around it: the counts, the span of instants (for the zones' offsets; from a Parquet
+    # file's statistics when it has them), the zones, and the distinct (content, role) pairs the content checks
+    # screen. Each is a query DuckDB answers from metadata or dictionaries, but for the attempts and pairs.
+    count = con.execute("SELECT count(*), list(DISTINCT tz) FROM audit_log").fetchone()
+    assert count is not None
+    rows, zones = int(count[0]), sorted(str(z) for z in count[1] or [])
     pairs_sql = (
-        "list(DISTINCT {'content': content, 'role': role}) FILTER (WHERE direction = 'outbound' "
-        "AND content IS NOT NULL)"
+        "list(DISTINCT {'content': content, 'role': role}) FILTER (WHERE content IS NOT NULL)"
         if compiled.content_checks
         else "NULL"
     )
-    stats = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE direction = 'outbound'), min(ts), max(ts), list(DISTINCT tz), "
-        f"{pairs_sql} FROM audit_log"
-    ).fetchone()
-    assert stats is not None
-    rows, attempts = int(stats[0]), int(stats[1])
-    zones = sorted(str(z) for z in stats[4] or [])
+    outbound = con.execute(f"SELECT count(*), {pairs_sql} FROM audit_log WHERE direction = 'outbound'").fetchone()
+    assert outbound is not None
+    attempts = int(outbound[0])
+    span = loading.instant_span(con, job.log) if rows else (0, 0)
     # Given labels being read, the ids are checked once they are there (by the caller, after the query).
     loading.check_keys(con, job.log, compiled.zone_keys if zones_first else (), ids=labels is None)
     common = 0
@@ -63,8 +63,7 @@ def prepare(
         common_zone=common,
         labels=labels is None,
     )
-    lo, hi = (int(stats[2]), int(stats[3])) if rows else (0, 0)
-    segments = zone_segments(zones, lo, hi)
+    segments = zone_segments(zones, *span)
     con.register(
         "tzseg_arrow",
         pa.table(
@@ -79,7 +78,7 @@ def prepare(
     )
     con.execute("CREATE OR REPLACE TEMP TABLE tzseg AS SELECT * FROM tzseg_arrow")
     if compiled.content_checks:
-        pairs = sorted((str(p["content"]), str(p["role"])) for p in stats[5] or [])
+        pairs = sorted((str(p["content"]), str(p["role"])) for p in outbound[1] or [])
         flags = content_flags(compiled.content_checks, pairs)
         names = ["content", "role", *(c.column for c in compiled.content_checks)]
         columns: list[tuple[object, ...]] = list(zip(*flags, strict=True)) if flags else [() for _ in names]

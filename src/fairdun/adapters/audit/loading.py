@@ -250,6 +250,32 @@ def _proven_clean(
     return clean
 
 
+def instant_span(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
+    """The first and last instant of the loaded log (epoch microseconds): from a Parquet log's row-group
+    statistics when every row group has them for a TIMESTAMP WITH TIME ZONE column (exact for 64-bit
+    integers), else by reading the column."""
+    if path.suffix.lower() == ".parquet":
+        typed = con.execute(
+            "SELECT data_type FROM duckdb_columns() WHERE table_name = 'raw_audit_log' AND column_name = 'at'"
+        ).fetchone()
+        if typed is not None and str(typed[0]).startswith("TIMESTAMP WITH TIME ZONE"):
+            quoted = str(path).replace("'", "''")
+            try:
+                found = con.execute(
+                    "SELECT count(*) = count(stats_min_value) AND count(*) = count(stats_max_value), "
+                    "min(epoch_us(CAST(stats_min_value AS TIMESTAMPTZ))), "
+                    "max(epoch_us(CAST(stats_max_value AS TIMESTAMPTZ))) "
+                    f"FROM parquet_metadata('{quoted}') WHERE path_in_schema = 'at'"
+                ).fetchone()
+            except duckdb.Error:
+                found = None  # statistics in a form not read here: the column is
+            if found is not None and found[0] and found[1] is not None and found[2] is not None:
+                return int(found[1]), int(found[2])
+    span = con.execute("SELECT min(ts), max(ts) FROM audit_log").fetchone()
+    assert span is not None
+    return (int(span[0]), int(span[1])) if span[0] is not None else (0, 0)
+
+
 def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """The log as ``audit_log``; ids must be unique."""
     load(con, path, LOG_SPEC, "audit_log", LOG_NAMES)

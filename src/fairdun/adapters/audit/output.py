@@ -176,8 +176,7 @@ def _compact(column: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
         return pc.dictionary_encode(pc.cast(column, pa.string()))
     codes = pc.fill_null(pc.cast(column.indices, pa.int64()), -1).to_numpy()
     present = codes >= 0
-    used, first = np.unique(codes[present], return_index=True)
-    order = used[np.argsort(first)]
+    order = pc.unique(pc.drop_null(column.indices)).to_numpy()  # in the order of first appearance
     position = np.zeros(max(1, len(column.dictionary)), dtype=np.int32)  # (0 stands in under a null)
     position[order] = np.arange(len(order), dtype=np.int32)
     indices = pa.array(position[np.where(present, codes, 0)], pa.int32(), mask=~present)
@@ -226,9 +225,10 @@ _CARRIED = (
 
 # Parquet dictionary pages pay only where values repeat; ids, parties and addresses are nearly unique, and
 # encoding them was a third of the write (measured: docs/benchmarks.md). Min/max statistics are kept where a
-# reader filters (instant, date, rule and the coded columns), not on the near-unique texts (another fifth).
+# reader narrows a month down (instant, date, rule): not on the near-unique texts (another fifth of the write),
+# nor on the few-valued columns, where every row group holds nearly every value anyway.
 _REPEATED = ("rule", "effect", "citation", "message", "role", "channel", "purpose", "operator", "org", "local_date")
-_SUMMARISED = ("rule", "effect", "at", "local_date", "role", "channel", "purpose", "operator", "org")
+_SUMMARISED = ("rule", "at", "local_date")
 
 
 @dataclass(frozen=True, slots=True)
