@@ -95,14 +95,19 @@ def test_ids_that_ascend_are_known_unique_and_any_other_order_is_checked(
 ) -> None:
     monkeypatch.setattr(loading, "ID_BATCH", 2)  # so the comparison crosses batches
     rising = parquet(tmp_path / "rising.parquet", [record(n) for n in range(7)])
-    assert loading._ascending_ids(rising)
+    assert loading.ascending_ids(rising)
     swapped = [record(n) for n in range(7)]
     swapped[2], swapped[1] = record(2, id="C001"), record(1, id="C002")  # within a batch
-    assert not loading._ascending_ids(parquet(tmp_path / "swapped.parquet", swapped))
+    assert not loading.ascending_ids(parquet(tmp_path / "swapped.parquet", swapped))
     across = [record(n) for n in range(7)]
     across[2] = record(2, id="C000")  # equal to an id in the batch before
-    assert not loading._ascending_ids(parquet(tmp_path / "across.parquet", across))
-    assert not loading._ascending_ids(tmp_path / "log.csv")
+    assert not loading.ascending_ids(parquet(tmp_path / "across.parquet", across))
+    assert not loading.ascending_ids(tmp_path / "log.csv")
+    # The ids as read beside the query (read_labels) are checked the same way, across batches too.
+    read = loading.read_labels(tmp_path / "across.parquet")
+    assert read is not None
+    assert not loading.ascending_ids(tmp_path / "across.parquet", read.column("id"))
+    assert loading.ascending_ids(rising, pa.chunked_array([["C000", "C001"], ["C002", "C003", "C004"]]))
     # Not ascending, with a repeat: the general check finds it and names both rows.
     with pytest.raises(AuditInputError, match=r"row 3: column id: 'C000' is also on row 1"):
         load(tmp_path / "across.parquet")
@@ -222,3 +227,17 @@ def test_the_span_of_instants_is_the_logs_first_and_last(tmp_path: Path, statist
         assert loading.instant_span(con, path) == expected
     finally:
         con.close()
+
+
+def test_the_engine_refuses_a_parquet_log_with_a_repeated_id_and_writes_nothing(tmp_path: Path) -> None:
+    # The ids are checked once the labels are read (beside the query), before anything is written.
+    from fairdun.adapters.audit.duckdb_engine import DuckDBAuditEngine  # noqa: PLC0415
+    from fairdun.application.audit import AuditJob  # noqa: PLC0415
+    from fairdun.config.packs import PackLoader  # noqa: PLC0415
+
+    records = [record(n) for n in range(5)]
+    records[3] = record(3, id="C001")
+    path = parquet(tmp_path / "log.parquet", records)
+    with pytest.raises(AuditInputError, match=r"row 4: column id: 'C001' is also on row 2; ids must be unique"):
+        DuckDBAuditEngine().run(AuditJob(PackLoader().load("cn"), path, None, tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

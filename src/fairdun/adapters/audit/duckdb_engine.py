@@ -21,7 +21,7 @@ def prepare(
     dialect: str = "duckdb",
     *,
     zones_first: bool = True,
-    labels: Future[pa.Table | None] | None = None,
+    labels: Future[tuple[pa.Table | None, bool]] | None = None,
 ) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it. With ``zones_first``
     false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read;
@@ -94,6 +94,13 @@ def prepare(
     return compiled, supplied, rows, attempts
 
 
+def _labels(path: Path) -> tuple[pa.Table | None, bool]:
+    """The log's labels read from the file (``loading.read_labels``), and whether its ids ascend there (which
+    makes them unique): both beside the query."""
+    labels = loading.read_labels(path)
+    return labels, labels is not None and loading.ascending_ids(path, labels.column("id"))
+
+
 @dataclass
 class DuckDBAuditEngine:
     """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB."""
@@ -122,7 +129,7 @@ class DuckDBAuditEngine:
             # The labels (id, operator, org: no rule reads them) are read from the file beside the loading and
             # the query, and joined to the violations by row number at the end.
             with ThreadPoolExecutor(max_workers=1) as reader:
-                reading = reader.submit(loading.read_labels, job.log)
+                reading = reader.submit(_labels, job.log)
                 compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
                 loaded = time.perf_counter()
                 try:
@@ -130,10 +137,10 @@ class DuckDBAuditEngine:
                 except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
                     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
-                labels = reading.result()
+                labels, ascending = reading.result()
             if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
                 labels = loading.labels(con)
-            loading.check_keys(con, job.log, (), ids=labels.column("id"))
+            loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
             # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
             if raw.num_rows == 0:
                 loading.check_keys(con, job.log, compiled.zone_keys, ids=False)

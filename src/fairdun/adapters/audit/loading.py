@@ -368,13 +368,12 @@ def check_keys(
     path: Path,
     key_sets: Sequence[tuple[str, ...]],
     *,
-    ids: bool | pa.ChunkedArray = True,
+    ids: bool = True,
 ) -> None:
-    """Unique ids (unless ``ids`` is false; given the ids as read by :func:`read_labels`, the ascending check
-    uses those), and one zone per cap key, over hashed keys (grouping by a hash is much cheaper than by the text,
-    and one aggregation per key set is cheaper than grouping sets over all of them at once); only when a hash
-    finds something are the exact checks run, to name the row."""
-    if ids is not False and not _ascending_ids(path, None if ids is True else ids):
+    """Unique ids (unless ``ids`` is false), and one zone per cap key, over hashed keys (grouping by a hash is
+    much cheaper than by the text, and one aggregation per key set is cheaper than grouping sets over all of them
+    at once); only when a hash finds something are the exact checks run, to name the row."""
+    if ids and not ascending_ids(path):
         repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
         if repeats is not None and repeats[0]:
             check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
@@ -393,7 +392,7 @@ def check_keys(
             check_zones(con, path, [keys])
 
 
-def _ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
+def ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
     """True when a Parquet log's ids strictly ascend in file order, which makes them unique: one comparison per
     row instead of a hash aggregation over every id (exports by primary key or by time often come this way). Read
     a batch at a time (or given, as :func:`read_labels` read them), it stops at the first id that does not
