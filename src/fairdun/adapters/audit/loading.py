@@ -217,18 +217,24 @@ def _proven_clean(
         return clean  # no statistics to go by: every row is checked
     enums = [c for c, k in spec.items() if k in ENUMS and c in types]
     counted = [c for c, k in spec.items() if c in types and (k in ENUMS or k == "instant")]
-    found: dict[str, object] = {}
-    if counted:
+    # Nulls as every row group's statistics count them; counted in SQL where any row group has no count.
+    found: dict[str, object] = {
+        f"nulls:{c}": sum(int(str(n)) for n, _ in stats[c])
+        for c in counted
+        if stats.get(c) and all(isinstance(n, int) for n, _ in stats[c])
+    }
+    unknown = [c for c in counted if f"nulls:{c}" not in found]
+    if unknown or enums:
         # Whether every distinct value is listed is answered in SQL: a column of unexpected values (a wrong
         # mapping, say) never comes to Python as a list.
-        parts = [f'count(*) - count("{c}")' for c in counted] + [
+        parts = [f'count(*) - count("{c}")' for c in unknown] + [
             f'list_has_all([{", ".join(repr(v) for v in ENUMS[spec[c]])}], list(DISTINCT CAST("{c}" AS VARCHAR)))'
             for c in enums
         ]
         row = con.execute(f"SELECT {', '.join(parts)} FROM raw_{table}").fetchone()
         assert row is not None
-        found = {f"nulls:{c}": row[i] for i, c in enumerate(counted)}
-        found |= {f"values:{c}": row[len(counted) + i] for i, c in enumerate(enums)}
+        found |= {f"nulls:{c}": row[i] for i, c in enumerate(unknown)}
+        found |= {f"values:{c}": row[len(unknown) + i] for i, c in enumerate(enums)}
     for column, kind in spec.items():
         if column not in types:
             continue
