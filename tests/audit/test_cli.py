@@ -79,6 +79,20 @@ def test_the_seventh_dial_to_one_number_in_a_local_day_is_reported_on_the_sevent
     assert not (tmp_path / "out" / "report.html").exists()
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_zones_of_the_same_offsets_are_one_zone_to_the_caps(tmp_path: Path, engine: str) -> None:
+    # A number reached in Asia/Shanghai and in Asia/Hong_Kong (both UTC+8, no daylight saving): the same local
+    # dates, so the dial cap counts them together and nothing is refused, on either engine.
+    zones = ("Asia/Shanghai", "Asia/Hong_Kong")
+    rows = [row(n, at=f"2026-11-23T{9 + n:02d}:00:00+08:00", tz=zones[n % 2]) for n in range(8)]
+    log = write(tmp_path / "log.csv", rows)
+    code, _, err = audit("--log", str(log), "--out", str(tmp_path / "out"), "--no-report", "--engine", engine)
+    assert (code, err) == (1, "")
+    table = pq.read_table(tmp_path / "out" / "violations.parquet")
+    assert table["id"].to_pylist() == ["C6", "C7"]
+    assert set(table["rule"].to_pylist()) == {"CN-DIAL-DAY"}
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [

@@ -241,3 +241,19 @@ def test_the_engine_refuses_a_parquet_log_with_a_repeated_id_and_writes_nothing(
     with pytest.raises(AuditInputError, match=r"row 4: column id: 'C001' is also on row 2; ids must be unique"):
         DuckDBAuditEngine().run(AuditJob(PackLoader().load("cn"), path, None, tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_zones_whose_offsets_agree_over_the_log_are_one_class() -> None:
+    from fairdun.adapters.audit.compile import zone_classes, zone_segments  # noqa: PLC0415
+
+    july = int(datetime(2026, 7, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    december = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    zones = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Urumqi", "Europe/London", "Europe/Lisbon", "Africa/Accra"]
+    classes = zone_classes(zone_segments(zones, july, december))
+    assert classes["Asia/Shanghai"] == classes["Asia/Hong_Kong"]
+    assert classes["Europe/London"] == classes["Europe/Lisbon"]  # the same offsets, changed at the same instants
+    assert classes["Africa/Accra"] != classes["Europe/London"]  # UTC+0 in winter only
+    assert len(set(classes.values())) == 4
+    # Over a span without daylight saving, London and Accra agree too.
+    winter = zone_classes(zone_segments(["Europe/London", "Africa/Accra"], december, december + 86_400_000_000))
+    assert winter["Europe/London"] == winter["Africa/Accra"]

@@ -22,7 +22,8 @@ for a construct one of them may someday need spelled its own way). Inside it the
 Local time needs one zone per cap key: a cap of ``N`` local days counts the rows on the attempt's local dates,
 and a key's rows are placed on local dates in their own zone. A log where one party (or address, or debt, as the
 caps use them) appears in two zones is refused: the query counts such key sets in ``zones_mixed`` (a column of
-every row it returns) and the engine then names the row with ``loading.check_zones``.
+every row it returns) and the engine then names the row with ``loading.check_zones``. Zones are compared by class
+(``zi``, :func:`zone_classes`): zones whose offsets agree over the whole log are one zone to the caps.
 """
 
 from __future__ import annotations
@@ -161,6 +162,8 @@ class CompiledAudit:
     """Fact tables the query reads (only those that were supplied)."""
     zone_keys: tuple[tuple[str, ...], ...]
     """Key column sets whose rows must share one zone (the caps' ``same`` keys)."""
+    zone_classes: Mapping[str, int] | None = None
+    """The log's zones by class (``zone_classes``), as ``zi`` numbers them; None before the log was read."""
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -358,7 +361,13 @@ class _Compiler:
         answer = first if within == "TRUE" else f"CASE WHEN {within} THEN {first} ELSE 0 END"
         return f"CAST({answer} AS TINYINT) AS e_{k}"
 
-    def compile(self, check_zones: bool = True, common: int = 0, labels: bool = True) -> CompiledAudit:
+    def compile(
+        self,
+        check_zones: bool = True,
+        common: int = 0,
+        labels: bool = True,
+        classes: Mapping[str, int] | None = None,
+    ) -> CompiledAudit:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
         # Only the columns the rules read go through the query (content becomes its 0/1 findings). The enum
         # columns are coded straight off the scan, where DuckDB still has them as Parquet dictionary entries.
@@ -432,6 +441,7 @@ class _Compiler:
             tuple(self.content),
             frozenset(self.used_tables),
             zone_keys,
+            classes,
         )
 
 
@@ -464,15 +474,17 @@ def compile_pack(
     check_zones: bool = True,
     common_zone: int = 0,
     labels: bool = True,
+    classes: Mapping[str, int] | None = None,
 ) -> CompiledAudit:
     """The audit query for ``pack``, given the names of the fact tables that were supplied.
 
     ``check_zones`` false leaves the one-zone-per-cap-key check out (``zones_mixed`` is 0): for a log of one zone,
-    or one the loader has checked already; ``common_zone`` is the ``zi`` of the zone most rows are in (any zone
-    gives the same answer; that one the fastest). ``labels`` false leaves the columns no rule reads (``id``,
-    ``operator``, ``org``) out of the query: the engine then gives them to ``output`` from the log by row
-    number (``loading.read_labels``), which is cheaper than carrying them through it."""
-    return _Compiler(pack, frozenset(supplied), dialect).compile(check_zones, common_zone, labels)
+    or one the loader has checked already; ``common_zone`` is the ``zi`` of the zone class most rows are in (any
+    gives the same answer; that one the fastest), ``classes`` the zone classes (:func:`zone_classes`) the engine
+    numbered ``zi`` by. ``labels`` false leaves the columns no rule reads (``id``, ``operator``, ``org``) out of
+    the query: the engine then gives them to ``output`` from the log by row number (``loading.read_labels``),
+    which is cheaper than carrying them through it."""
+    return _Compiler(pack, frozenset(supplied), dialect).compile(check_zones, common_zone, labels, classes)
 
 
 def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[str, int, int, int]]:
@@ -513,3 +525,17 @@ def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[st
             s = nxt
         out.append((key, seg_lo, very_high, current * SECOND_US))
     return out
+
+
+def zone_classes(segments: Sequence[tuple[str, int, int, int]]) -> dict[str, int]:
+    """Each zone of ``segments`` (:func:`zone_segments`) numbered by its class: zones whose UTC offsets agree over
+    the whole span (Asia/Shanghai and Asia/Hong_Kong, say) place every instant on the same local date and time, so
+    for the caps they are one zone. Classes are numbered in the order of their first zone's name."""
+    spans: dict[str, list[tuple[int, int, int]]] = {}
+    for zone, lo, hi, off in segments:
+        spans.setdefault(zone, []).append((lo, hi, off))
+    signatures: dict[tuple[tuple[int, int, int], ...], int] = {}
+    classes = {}
+    for zone in sorted(spans):
+        classes[zone] = signatures.setdefault(tuple(spans[zone]), len(signatures))
+    return classes

@@ -11,7 +11,14 @@ import duckdb
 import pyarrow as pa
 
 from fairdun.adapters.audit import loading, output
-from fairdun.adapters.audit.compile import CompiledAudit, code, compile_pack, content_flags, zone_segments
+from fairdun.adapters.audit.compile import (
+    CompiledAudit,
+    code,
+    compile_pack,
+    content_flags,
+    zone_classes,
+    zone_segments,
+)
 from fairdun.application.audit import FACT_SPECS, AuditEngineError, AuditJob, AuditSummary
 
 
@@ -48,22 +55,25 @@ def prepare(
     assert outbound is not None
     attempts = int(outbound[0])
     span = loading.instant_span(con, job.log) if rows else (0, 0)
+    segments = zone_segments(zones, *span)
+    classes = zone_classes(segments)  # zones of the same offsets throughout are one zone to the caps
     # Given labels being read, the ids are checked once they are there (by the caller, after the query).
-    loading.check_keys(con, job.log, compiled.zone_keys if zones_first else (), ids=labels is None)
+    loading.check_keys(con, job.log, compiled.zone_keys if zones_first else (), ids=labels is None, classes=classes)
     common = 0
-    if len(zones) > 1 and not zones_first:
-        # The zone most rows are in, by the first rows: any zone gives the check's same answer.
+    several = len(set(classes.values())) > 1
+    if several and not zones_first:
+        # The class most rows are in, by the first rows: any class gives the check's same answer.
         found = con.execute("SELECT mode(tz) FROM (SELECT tz FROM audit_log LIMIT 65536)").fetchone()
-        common = zones.index(str(found[0])) if found is not None and found[0] in zones else 0
+        common = classes.get(str(found[0]), 0) if found is not None else 0
     compiled = compile_pack(
         job.pack,
         supplied,
         dialect,
-        check_zones=not zones_first and len(zones) > 1,
+        check_zones=not zones_first and several,
         common_zone=common,
         labels=labels is None,
+        classes=classes,
     )
-    segments = zone_segments(zones, *span)
     con.register(
         "tzseg_arrow",
         pa.table(
@@ -72,7 +82,7 @@ def prepare(
                 "lo": pa.array([s[1] for s in segments], pa.int64()),
                 "hi": pa.array([s[2] for s in segments], pa.int64()),
                 "off_us": pa.array([s[3] for s in segments], pa.int64()),
-                "zi": pa.array([zones.index(s[0]) for s in segments], pa.int32()),
+                "zi": pa.array([classes[s[0]] for s in segments], pa.int32()),
             }
         ),
     )
@@ -143,9 +153,9 @@ class DuckDBAuditEngine:
             loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
             # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
             if raw.num_rows == 0:
-                loading.check_keys(con, job.log, compiled.zone_keys, ids=False)
+                loading.check_keys(con, job.log, compiled.zone_keys, ids=False, classes=compiled.zone_classes)
             elif raw.column("zones_mixed")[0].as_py():
-                loading.check_zones(con, job.log, compiled.zone_keys)
+                loading.check_zones(con, job.log, compiled.zone_keys, compiled.zone_classes)
             ruled = time.perf_counter()
         except BaseException:
             con.close()

@@ -375,27 +375,42 @@ def check_keys(
     key_sets: Sequence[tuple[str, ...]],
     *,
     ids: bool = True,
+    classes: Mapping[str, int] | None = None,
 ) -> None:
     """Unique ids (unless ``ids`` is false), and one zone per cap key, over hashed keys (grouping by a hash is
     much cheaper than by the text, and one aggregation per key set is cheaper than grouping sets over all of them
-    at once); only when a hash finds something are the exact checks run, to name the row."""
+    at once); only when a hash finds something are the exact checks run, to name the row. ``classes``
+    (``compile.zone_classes``) makes zones of the same offsets throughout one zone; without it every zone is its
+    own."""
     if ids and not ascending_ids(path):
         repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
         if repeats is not None and repeats[0]:
             check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
     if not key_sets:
         return
-    zones = con.execute("SELECT count(DISTINCT tz), count(DISTINCT hash(tz)) FROM audit_log").fetchone()
-    if zones is None or zones[0] <= 1:
-        return
-    # Zones compared by hash are exact when the log's zones hash apart (checked here).
-    zone = "hash(tz)" if zones[0] == zones[1] else "tz"
+    if classes is not None:
+        if len(set(classes.values())) <= 1:
+            return
+        zone = _zone_class(classes)
+    else:
+        zones = con.execute("SELECT count(DISTINCT tz), count(DISTINCT hash(tz)) FROM audit_log").fetchone()
+        if zones is None or zones[0] <= 1:
+            return
+        # Zones compared by hash are exact when the log's zones hash apart (checked here).
+        zone = "hash(tz)" if zones[0] == zones[1] else "tz"
     for keys in key_sets:
         mixed = con.execute(
             f"SELECT 1 FROM audit_log GROUP BY hash({', '.join(keys)}) HAVING min({zone}) <> max({zone}) LIMIT 1"
         ).fetchone()
         if mixed is not None:
-            check_zones(con, path, [keys])
+            check_zones(con, path, [keys], classes)
+
+
+def _zone_class(classes: Mapping[str, int]) -> str:
+    """SQL for the class of the row's zone (``classes`` lists every zone of the log: the engine made it from
+    them)."""
+    whens = " ".join(f"WHEN '{z.replace(chr(39), chr(39) * 2)}' THEN {c}" for z, c in sorted(classes.items()))
+    return f"(CASE tz {whens} ELSE -1 END)"
 
 
 def ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
@@ -425,19 +440,27 @@ def ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
     return True
 
 
-def check_zones(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[tuple[str, ...]]) -> None:
+def check_zones(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    key_sets: Sequence[tuple[str, ...]],
+    classes: Mapping[str, int] | None = None,
+) -> None:
     """One zone per cap key: a party (address, debt) whose rows sit in two zones cannot be placed on local
-    dates the way the gate would place them."""
+    dates the way the gate would place them. With ``classes``, zones of the same offsets throughout the log are
+    one zone (:func:`check_keys`)."""
+    zone = _zone_class(classes) if classes is not None else "tz"
     for keys in key_sets:
         cols = ", ".join(keys)
-        mixed = f"SELECT {cols} FROM audit_log GROUP BY {cols} HAVING min(tz) <> max(tz)"
+        mixed = f"SELECT {cols} FROM audit_log GROUP BY {cols} HAVING min({zone}) <> max({zone})"
         if con.execute(f"SELECT count(*) FROM ({mixed})").fetchone() == (0,):
             continue
         # Only for the keys in two zones: the first row whose zone differs from its key's first row's.
         found = con.execute(
-            f"SELECT {cols}, first_zone, tz, rn FROM (SELECT {cols}, tz, rn, "
-            f"first_value(tz) OVER (PARTITION BY {cols} ORDER BY rn) AS first_zone "
-            f"FROM audit_log SEMI JOIN ({mixed}) m USING ({cols})) WHERE tz <> first_zone ORDER BY rn LIMIT 1"
+            f"SELECT {cols}, first_zone, tz, rn FROM (SELECT {cols}, tz, rn, {zone} AS zc, "
+            f"first_value(tz) OVER w AS first_zone, first_value({zone}) OVER w AS first_zc "
+            f"FROM audit_log SEMI JOIN ({mixed}) m USING ({cols}) WINDOW w AS (PARTITION BY {cols} ORDER BY rn)) "
+            "WHERE zc <> first_zc ORDER BY rn LIMIT 1"
         ).fetchone()
         assert found is not None
         who = " ".join(f"{k} {v!r}" for k, v in zip(keys, found, strict=False))
@@ -445,7 +468,7 @@ def check_zones(con: duckdb.DuckDBPyConnection, path: Path, key_sets: Sequence[t
         raise AuditInputError(
             str(path),
             f"{who} appears in zones {first!r} and {other!r}; the audit needs one zone per {'+'.join(keys)} "
-            "(caps count the recipient's local dates)",
+            "(caps count the recipient's local dates; zones with the same offsets throughout count as one)",
             row=int(row),
             column="tz",
         )
