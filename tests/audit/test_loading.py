@@ -257,3 +257,20 @@ def test_zones_whose_offsets_agree_over_the_log_are_one_class() -> None:
     # Over a span without daylight saving, London and Accra agree too.
     winter = zone_classes(zone_segments(["Europe/London", "Africa/Accra"], december, december + 86_400_000_000))
     assert winter["Europe/London"] == winter["Africa/Accra"]
+
+
+def test_under_a_memory_limit_the_labels_go_through_the_query_and_the_file_is_the_same(tmp_path: Path) -> None:
+    from fairdun.adapters.audit.duckdb_engine import DuckDBAuditEngine  # noqa: PLC0415
+    from fairdun.application.audit import AuditJob  # noqa: PLC0415
+    from fairdun.config.packs import PackLoader  # noqa: PLC0415
+
+    # Night calls, the same number dialled eight times: violations with ids, operators and organisations.
+    records = [record(n, at=datetime(2026, 11, 23, 14 + n, 0, tzinfo=UTC), operator=f"op-{n % 3}") for n in range(8)]
+    path = parquet(tmp_path / "log.parquet", records)
+    pack = PackLoader().load("cn")
+    beside = DuckDBAuditEngine().run(AuditJob(pack, path, None, tmp_path / "beside"))
+    limited = DuckDBAuditEngine(memory_limit="512MB").run(AuditJob(pack, path, None, tmp_path / "limited"))
+    first, second = pq.read_table(beside.output), pq.read_table(limited.output)
+    assert first.num_rows > 0
+    assert set(first.column("operator").to_pylist()) >= {"op-0", "op-1"}
+    assert first.equals(second)

@@ -113,7 +113,8 @@ def _labels(path: Path) -> tuple[pa.Table | None, bool]:
 
 @dataclass
 class DuckDBAuditEngine:
-    """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB."""
+    """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB; with a
+    ``memory_limit`` the log's labels stay in the query, where DuckDB can spill them, rather than read beside it."""
 
     threads: int | None = None
     memory_limit: str | None = None
@@ -137,9 +138,10 @@ class DuckDBAuditEngine:
         con = self.connect()
         try:
             # The labels (id, operator, org: no rule reads them) are read from the file beside the loading and
-            # the query, and joined to the violations by row number at the end.
+            # the query, and joined to the violations by row number at the end; under a memory limit they go
+            # through the query instead, where DuckDB can spill them (Arrow's copy could not).
             with ThreadPoolExecutor(max_workers=1) as reader:
-                reading = reader.submit(_labels, job.log)
+                reading = reader.submit(_labels, job.log) if self.memory_limit is None else None
                 compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
                 loaded = time.perf_counter()
                 try:
@@ -147,10 +149,11 @@ class DuckDBAuditEngine:
                 except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
                     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                     raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
-                labels, ascending = reading.result()
-            if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
-                labels = loading.labels(con)
-            loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
+                labels, ascending = reading.result() if reading is not None else (None, True)
+            if reading is not None:
+                if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
+                    labels = loading.labels(con)
+                loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
             # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
             if raw.num_rows == 0:
                 loading.check_keys(con, job.log, compiled.zone_keys, ids=False, classes=compiled.zone_classes)
