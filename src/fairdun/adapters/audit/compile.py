@@ -6,8 +6,9 @@ in the gate); the query returns one row per attempt that broke a rule, with its 
 ``k`` (``output.finish`` turns these into one row per attempt and rule, in order, the same for both engines).
 
 The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS and RANGE frames, CASE,
-COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same text (``dialect`` is kept
-for a construct one of them may someday need spelled its own way). Inside it the enum columns are one-byte codes
+COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same rules text; ``dialect``
+spells the one construct they write differently (a list literal), and the engines differ only around the rules
+(DuckDB leaves the labels out and checks zones in the query). Inside it the enum columns are one-byte codes
 (``CODED``), and the rows come back sorted by instant and log position. The tables it reads:
 
 * ``audit_log``: the canonical log (``rn``, ``id``, ``ts`` in epoch microseconds, the text columns);

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from fairdun.adapters.audit.compile import CODED
+from fairdun.adapters.audit.compile import CODED, SECOND_US
 from fairdun.policy.pack import Pack
 
 RULES_SCHEMA = pa.schema(
@@ -146,7 +146,6 @@ def _table(
 
 
 _WORKERS = 4
-SECOND_US = 1_000_000
 
 
 @cache
