@@ -274,3 +274,16 @@ def test_under_a_memory_limit_the_labels_go_through_the_query_and_the_file_is_th
     assert first.num_rows > 0
     assert set(first.column("operator").to_pylist()) >= {"op-0", "op-1"}
     assert first.equals(second)
+
+
+def test_the_loader_counts_the_rows_of_each_zone_it_checks(tmp_path: Path) -> None:
+    # The engine takes the log's zones and its most common zone class from these counts (no second scan).
+    records = [record(n, tz="Asia/Urumqi" if n in (1, 3) else "Asia/Shanghai") for n in range(5)]
+    con = duckdb.connect()
+    try:
+        assert loading.load_log(con, parquet(tmp_path / "log.parquet", records)) == {
+            "Asia/Shanghai": 3,
+            "Asia/Urumqi": 2,
+        }
+    finally:
+        con.close()

@@ -9,12 +9,12 @@ The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS
 COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same rules text; ``dialect``
 spells the one construct they write differently (a list literal), and the engines differ only around the rules
 (DuckDB leaves the labels out and checks zones in the query). Inside it the enum columns are one-byte codes
-(``CODED``), and the rows come back sorted by instant and log position. The tables it reads:
+(``CODED``), and the rows come back sorted by instant and log position. Local time is the instant plus its zone's
+UTC offset, written into the query as constants: per zone of the log, its offsets over the log's span
+(:func:`zone_segments`, computed in Python from ``zoneinfo``, the database the gate uses, so local times agree to
+the microsecond). The tables it reads:
 
 * ``audit_log``: the canonical log (``rn``, ``id``, ``ts`` in epoch microseconds, the text columns);
-* ``tzseg``: per zone, spans ``[lo, hi)`` of epoch microseconds with one UTC offset (computed in Python from
-  ``zoneinfo``, the database the gate uses, so local times agree to the microsecond), and the zone's number
-  ``zi``;
 * ``cflags``: per distinct (content, role), one 0/1 column per content check, computed by the gate's own
   screener and patterns (``content_flags``);
 * ``f_<table>``: the fact tables that were supplied (columns ``c_<name>``; instants in epoch microseconds,
@@ -29,6 +29,7 @@ every row it returns) and the engine then names the row with ``loading.check_zon
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -118,6 +119,41 @@ def _coding(expr: str, column: str, dialect: str) -> str:
 
 
 OUTBOUND = f"l.direction = {_code('direction')(Direction.OUTBOUND.value)}"
+
+ZONE_NAME = re.compile(r"[A-Za-z0-9_+/-]+")  # every IANA zone name; nothing that would need quoting in SQL
+
+
+def _zones(
+    segments: Sequence[tuple[str, int, int, int]], classes: Mapping[str, int], dialect: str
+) -> tuple[str, str, str]:
+    """SQL for a log row's zone, from the zones' offsets (:func:`zone_segments`): (its position in the list of
+    zones, read off the scan as the enum codes are; its UTC offset in microseconds, given ``a.ts`` and that
+    position ``a.zx``; its class, :func:`zone_classes`). Constants in the query: a CASE on a small integer (and,
+    in a zone that changes offset during the log, on the instant) costs less than joining every row to a table
+    of offsets (measured: docs/benchmarks.md)."""
+    spans: dict[str, list[tuple[int, int, int]]] = {}
+    for zone, lo, hi, off in segments:
+        if not ZONE_NAME.fullmatch(zone):
+            raise ValueError(f"not a zone name: {zone!r}")
+        spans.setdefault(zone, []).append((lo, hi, off))
+    zones = sorted(spans)
+    listed = ", ".join(f"'{z}'" for z in zones)
+    position = f"array_position({f'array({listed})' if dialect == 'spark' else f'[{listed}]'}, tz)"
+    offsets, kinds = [], []
+    for i, zone in enumerate(zones, start=1):
+        parts = sorted(spans[zone])
+        # Offsets in order of the spans; the last holds from its start on.
+        offset = " ".join(f"WHEN a.ts < {hi} THEN {off}" for _, hi, off in parts[:-1])
+        offset = f"CASE {offset} ELSE {parts[-1][2]} END" if offset else str(parts[-1][2])
+        offsets.append(f"WHEN {i} THEN {offset}")
+        kinds.append(f"WHEN {i} THEN {classes[zone]}")
+    if not zones:  # an empty log: no row to place
+        return "CAST(NULL AS INT)", "CAST(NULL AS BIGINT)", "CAST(NULL AS SMALLINT)"
+    return (
+        f"CAST({position} AS SMALLINT)",
+        f"CASE a.zx {' '.join(offsets)} END",
+        f"CAST(CASE a.zx {' '.join(kinds)} END AS SMALLINT)",
+    )
 
 
 def _and(parts: Iterable[str | None]) -> str:
@@ -297,7 +333,7 @@ class _Compiler:
         denied, and the sort is skipped. Exact either way; fast because hot keys are few."""
         self.zone_keys.append(check.same)
         flag = f"m_{name}"
-        self.flags.append(f"CAST(CASE WHEN {_event_filter(check.codes)} THEN 1 ELSE 0 END AS TINYINT) AS {flag}")
+        self.flags.append(f"CAST({_event_filter(check.codes)} AS TINYINT) AS {flag}")  # a cast, not a CASE: cheaper
         group = [*check.same, *(["lday"] if check.days == 1 else [])]
         cols = ", ".join(group)
         keys = ", ".join(f"b.{c}" for c in check.same)
@@ -368,6 +404,7 @@ class _Compiler:
         common: int = 0,
         labels: bool = True,
         classes: Mapping[str, int] | None = None,
+        segments: Sequence[tuple[str, int, int, int]] = (),
     ) -> CompiledAudit:
         effects = [self.rule(rule, k) for k, rule in enumerate(self.pack.rules)]
         # Only the columns the rules read go through the query (content becomes its 0/1 findings). The enum
@@ -375,10 +412,12 @@ class _Compiler:
         texts = ["rn", *(["id"] if labels else []), "ts", "debt", "debtor", "party", "address"]
         texts += ["op", "org"] if labels else []
         coded = [f"{_coding(c, c, self.dialect)} AS {c}" for c in CODED] + [
-            "CAST(CASE WHEN content IS NULL THEN 1 ELSE 0 END AS TINYINT) AS c_null",
-            "CAST(CASE WHEN content IS NULL OR content = '' THEN 1 ELSE 0 END AS TINYINT) AS c_empty",
+            "CAST(content IS NULL AS TINYINT) AS c_null",
+            "CAST(content IS NULL OR content = '' AS TINYINT) AS c_empty",
         ]
-        read = ", ".join([*texts, "tz", *coded, *(["content"] if self.content else [])])
+        numbered = classes if classes is not None else zone_classes(segments)
+        zone, offset, kind = _zones(segments, numbered, self.dialect)
+        read = ", ".join([*texts, f"{zone} AS zx", *coded, *(["content"] if self.content else [])])
         narrow = ", ".join(f"a.{c}" for c in [*texts, *CODED, "c_null", "c_empty"])
         kept = ", ".join([*texts, *(c for c in CODED if c != "outcome"), "c_null", "c_empty"])
         kept += "".join(f", {c.column}" for c in self.content)
@@ -386,12 +425,12 @@ class _Compiler:
         content_join = " LEFT JOIN cflags cf ON cf.content = a.content AND cf.role = a.role" if self.content else ""
         flags = "".join(f", {f}" for f in self.flags)
         ctes = [
-            f"zoned AS (SELECT {narrow}, a.ts + z.off_us AS lts, z.zi FROM (SELECT {read} FROM audit_log) a "
-            f"JOIN tzseg z ON a.tz = z.tz AND a.ts >= z.lo AND a.ts < z.hi{content_join})",
+            f"zoned AS (SELECT {narrow}, a.ts + ({offset}) AS lts, {kind} AS zi FROM (SELECT {read} FROM audit_log) a"
+            f"{content_join})",
             f"dated AS (SELECT zoned.*, CAST(FLOOR(lts / {DAY_US}.0) AS INTEGER) AS lday FROM zoned)",
             # The materialised log: only what the rules read after it, in the narrowest types (its width is
             # most of the query's memory and of the time to write and scan it).
-            f"base AS (SELECT {kept}, CAST(zi AS SMALLINT) AS zi, lday, lts - lday * {DAY_US} AS lus, "
+            f"base AS (SELECT {kept}, zi, lday, lts - lday * {DAY_US} AS lus, "
             f"CAST(((lday % 7) + 10) % 7 + 1 AS TINYINT) AS wd{flags} FROM dated)",
             *self.cap_ctes,
         ]
@@ -476,8 +515,11 @@ def compile_pack(
     common_zone: int = 0,
     labels: bool = True,
     classes: Mapping[str, int] | None = None,
+    segments: Sequence[tuple[str, int, int, int]] = (),
 ) -> CompiledAudit:
-    """The audit query for ``pack``, given the names of the fact tables that were supplied.
+    """The audit query for ``pack``, given the names of the fact tables that were supplied and the offsets of the
+    log's zones over its span (``segments``, :func:`zone_segments`; a row of a zone not among them has no local
+    time, so the engines pass every zone of the log).
 
     ``check_zones`` false leaves the one-zone-per-cap-key check out (``zones_mixed`` is 0): for a log of one zone,
     or one the loader has checked already; ``common_zone`` is the ``zi`` of the zone class most rows are in (any
@@ -485,7 +527,7 @@ def compile_pack(
     numbered ``zi`` by. ``labels`` false leaves the columns no rule reads (``id``, ``operator``, ``org``) out of
     the query: the engine then gives them to ``output`` from the log by row number (``loading.read_labels``),
     which is cheaper than carrying them through it."""
-    return _Compiler(pack, frozenset(supplied), dialect).compile(check_zones, common_zone, labels, classes)
+    return _Compiler(pack, frozenset(supplied), dialect).compile(check_zones, common_zone, labels, classes, segments)
 
 
 def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[str, int, int, int]]:

@@ -104,9 +104,10 @@ def _explain(kind: str, value: object) -> str:
 
 def load(
     con: duckdb.DuckDBPyConnection, path: Path, spec: Mapping[str, str], table: str, names: Mapping[str, str]
-) -> None:
+) -> dict[str, int]:
     """Read ``path`` into ``raw_<table>``, check every value against ``spec``, and create the view ``table``
-    with the canonical columns (``names`` renames; ``rn`` is the 1-based row)."""
+    with the canonical columns (``names`` renames; ``rn`` is the 1-based row). Returns the rows per zone of the
+    spec's zone column (each zone is checked, so they are counted on the way), empty when it has none."""
     label = str(path)
     if not path.is_file():
         raise AuditInputError(label, "no such file")
@@ -147,10 +148,11 @@ def load(
         clean = _proven_clean(con, path, table, spec, types)
         checks = [(column, bad) for column, bad in checks if column not in clean]
     _refuse_first_bad_row(con, label, table, spec, checks)
+    zones: dict[str, int] = {}
     for column, kind in spec.items():
         if kind == "zone" and column in types:
-            for zone_key, rowid in con.execute(
-                f'SELECT CAST("{column}" AS VARCHAR), min(_row) FROM raw_{table} GROUP BY 1 ORDER BY 2'
+            for zone_key, rowid, count in con.execute(
+                f'SELECT CAST("{column}" AS VARCHAR), min(_row), count(*) FROM raw_{table} GROUP BY 1 ORDER BY 2'
             ).fetchall():
                 try:
                     ZoneInfo(str(zone_key))
@@ -158,6 +160,7 @@ def load(
                     raise AuditInputError(
                         label, f"unknown time zone {zone_key!r}", row=int(rowid) + 1, column=column
                     ) from None
+                zones[str(zone_key)] = int(count)
     if "end" in spec and "start" in spec:
         start, end = _clock_seconds('"start"'), _clock_seconds('"end"')
         same = con.execute(
@@ -169,6 +172,7 @@ def load(
                 label, "equals start; an agreed window needs a length", row=int(same[0]) + 1, column="end"
             )
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT {', '.join(selects)} FROM raw_{table}")
+    return zones
 
 
 def _refuse_first_bad_row(
@@ -282,9 +286,9 @@ def instant_span(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
     return (int(span[0]), int(span[1])) if span[0] is not None else (0, 0)
 
 
-def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """The log as ``audit_log``; ids must be unique."""
-    load(con, path, LOG_SPEC, "audit_log", LOG_NAMES)
+def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
+    """The log as ``audit_log`` (ids are checked to be unique by :func:`check_keys`); returns its rows per zone."""
+    return load(con, path, LOG_SPEC, "audit_log", LOG_NAMES)
 
 
 def check_ids(con: duckdb.DuckDBPyConnection, path: Path) -> None:

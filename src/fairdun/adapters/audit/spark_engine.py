@@ -62,7 +62,7 @@ class SparkAuditEngine:
         try:
             compiled, supplied, rows, attempts = prepare(con, job, "spark")
             work.mkdir(parents=True, exist_ok=True)
-            tables = ["audit_log", "tzseg", "audit_rules", *(f"f_{name}" for name in supplied)]
+            tables = ["audit_log", "audit_rules", *(f"f_{name}" for name in supplied)]
             if compiled.content_checks:
                 tables.append("cflags")
             for name in tables:
