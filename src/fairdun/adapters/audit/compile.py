@@ -51,6 +51,7 @@ from fairdun.policy.pack import Pack, Rule
 DIALECTS = ("duckdb", "spark")
 DAY_US = 86_400_000_000
 SECOND_US = 1_000_000
+WORD_BITS = 62  # sets of rows per BIGINT of ``marks`` (its bits; clear of the sign)
 
 # A boolean fact, as the SQL column that holds it per row (1 true, 0 false, NULL unknown), and the fact table
 # that makes it known.
@@ -438,10 +439,20 @@ class _Compiler:
             where = " OR ".join(f"({s})" for s in scopes)
             ctes.append(f"{name} AS (SELECT l.rn FROM base l JOIN f_{table} f ON {on} WHERE {where})")
         if self.members:
-            union = " UNION ALL ".join(f"SELECT rn, {i} AS s FROM {n}" for i, n in enumerate(self.members))
-            found = ", ".join(f"max(CASE WHEN s = {i} THEN 1 ELSE 0 END) AS in_{n}" for i, n in enumerate(self.members))
+            # Per row, one bit per set (in words of 62 bits, a BIGINT each): one aggregate and one column to join
+            # per word, rather than one per set (measured: docs/benchmarks.md).
+            words = range((len(self.members) + WORD_BITS - 1) // WORD_BITS)
+
+            def bits(i: int) -> str:
+                return ", ".join(f"{1 << i % WORD_BITS if i // WORD_BITS == w else 0} AS b_{w}" for w in words)
+
+            union = " UNION ALL ".join(f"SELECT rn, {bits(i)} FROM {n}" for i, n in enumerate(self.members))
+            found = ", ".join(f"bit_or(b_{w}) AS w_{w}" for w in words)
             ctes.append(f"marks AS (SELECT rn, {found} FROM ({union}) u GROUP BY rn)")
-            marks = "".join(f", COALESCE(m.in_{n}, 0) AS in_{n}" for n in self.members)
+            marks = "".join(
+                f", CAST((COALESCE(m.w_{i // WORD_BITS}, 0) & {1 << i % WORD_BITS}) > 0 AS TINYINT) AS in_{n}"
+                for i, n in enumerate(self.members)
+            )
             ctes.append(f"marked AS (SELECT l.*{marks} FROM base l LEFT JOIN marks m ON m.rn = l.rn WHERE {OUTBOUND})")
         else:
             ctes.append(f"marked AS (SELECT l.* FROM base l WHERE {OUTBOUND})")
