@@ -62,6 +62,7 @@ def generate(directory: Path, events: int, debtors: int, days: int) -> dict[str,
     facts = directory / "facts"
     facts.mkdir(exist_ok=True)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # the benchmark prints its own lines
     started = time.perf_counter()
     zones = "[" + ", ".join(f"'{z}'" for z in ZONES) + "]"
     templates = "[" + ", ".join(f"'{t}'" for t in TEMPLATES) + "]"
