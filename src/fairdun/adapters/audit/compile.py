@@ -235,7 +235,7 @@ class _Compiler:
 
     def _member(self, name: str) -> str:
         """A 0/1 column of ``marked``: is this row's rn in the CTE ``name``? The CTEs are gathered into one table
-        of row numbers (``marks``, a column per CTE) joined to the log once: one join instead of one per CTE,
+        of row numbers (``marks``, a bit per CTE) joined to the log once: one join instead of one per CTE,
         and the same text for both dialects."""
         if name not in self.members:
             self.members.append(name)
