@@ -137,6 +137,8 @@ def _zones(
         if not ZONE_NAME.fullmatch(zone):
             raise ValueError(f"not a zone name: {zone!r}")
         spans.setdefault(zone, []).append((lo, hi, off))
+    if not spans:  # an empty log: no row to place
+        return "CAST(NULL AS INT)", "CAST(NULL AS BIGINT)", "CAST(NULL AS SMALLINT)"
     zones = sorted(spans)
     listed = ", ".join(f"'{z}'" for z in zones)
     position = f"array_position({f'array({listed})' if dialect == 'spark' else f'[{listed}]'}, tz)"
@@ -148,8 +150,6 @@ def _zones(
         offset = f"CASE {offset} ELSE {parts[-1][2]} END" if offset else str(parts[-1][2])
         offsets.append(f"WHEN {i} THEN {offset}")
         kinds.append(f"WHEN {i} THEN {classes[zone]}")
-    if not zones:  # an empty log: no row to place
-        return "CAST(NULL AS INT)", "CAST(NULL AS BIGINT)", "CAST(NULL AS SMALLINT)"
     return (
         f"CAST({position} AS SMALLINT)",
         f"CASE a.zx {' '.join(offsets)} END",
@@ -542,7 +542,7 @@ def compile_pack(
 
 
 def zone_segments(zones: Iterable[str], lo_us: int, hi_us: int) -> list[tuple[str, int, int, int]]:
-    """Rows of ``tzseg``: (zone, lo, hi, offset) in epoch microseconds, covering [lo_us, hi_us] for each zone.
+    """Each zone's offsets: (zone, lo, hi, offset) in epoch microseconds, covering [lo_us, hi_us] for each zone.
 
     Offsets come from ``zoneinfo`` (the gate's zone database). Transitions are found by stepping an hour at a
     time and narrowing to the second; the first and last spans are open-ended so no row falls outside."""

@@ -40,9 +40,9 @@ def prepare(
     per_zone = loading.load_log(con, job.log)  # rows per zone, counted as the loader checked them
     supplied = loading.load_facts(con, job.facts)
     compiled = compile_pack(job.pack, supplied, dialect)
-    # What the query needs around it: the counts, the span of instants (for the zones' offsets; from a Parquet
-    # file's statistics when it has them), the zones, and the distinct (content, role) pairs the content checks
-    # screen. Each is a query DuckDB answers from metadata or dictionaries, but for the attempts and pairs.
+    # What the query needs around it: the rows and zones (from the loader's counts), the span of instants (for
+    # the zones' offsets; from a Parquet file's statistics when it has them), and the attempts and distinct
+    # (content, role) pairs the content checks screen (one scan).
     rows, zones = sum(per_zone.values()), sorted(per_zone)
     pairs_sql = (
         "list(DISTINCT {'content': content, 'role': role}) FILTER (WHERE content IS NOT NULL)"
