@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +23,7 @@ from rich.table import Table
 
 from fairdun.application.audit import (
     ENGINES,
+    FACT_SPECS,
     FORMATS,
     AuditEngineError,
     AuditInputError,
@@ -32,7 +37,7 @@ from fairdun.config.settings import LANGUAGES, SettingsError
 from fairdun.policy.errors import PolicyError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from fairdun.application.analytics import ComplaintRate
 
@@ -49,11 +54,18 @@ def _fail(message: str) -> NoReturn:
 
 @audit_app.command("run")
 def audit_run(  # noqa: PLR0917 (a command's options are its interface)
-    log: Annotated[Path, typer.Option("--log", help="The contact log: a .parquet or .csv file.")],
+    log: Annotated[
+        Path | None, typer.Option("--log", help="The contact log: a .parquet or .csv file (or --database).")
+    ] = None,
     pack: Annotated[str | None, typer.Option("--pack", help="A built-in pack name or a .toml path.")] = None,
     facts: Annotated[
         Path | None, typer.Option("--facts", help="A directory of fact tables (consents.csv, refusals.parquet, ...).")
     ] = None,
+    database: Annotated[
+        bool, typer.Option("--database", help="Audit what the daily cycle recorded at FAIRDUN_DATABASE_URL.")
+    ] = False,
+    start: Annotated[str | None, typer.Option("--from", help="With --database: the first day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="With --database: the last day (YYYY-MM-DD).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where violations.<format> and report.html go.")] = Path(
         "audit-out"
     ),
@@ -67,7 +79,11 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
         bool, typer.Option("--report/--no-report", help="Write the HTML report beside the output.")
     ] = True,
 ) -> None:
-    """Audit a contact log: one row per (attempt, rule) the gate would have refused; exit 1 if any."""
+    """Audit a contact log: one row per (attempt, rule) the gate would have refused; exit 1 if any.
+
+    The log is a file (--log), or what the daily cycle recorded from --from to --to (--database), with the fact
+    tables the book vouches for and any others from --facts."""
+    _check_source(log, database=database, start=start, end=end)
     try:
         application = bootstrap()
     except SettingsError as exc:
@@ -90,15 +106,16 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     from fairdun.adapters.audit import make_engine  # noqa: PLC0415 (DuckDB and Arrow load only for audits)
     from fairdun.adapters.audit.report import HtmlAuditReporter  # noqa: PLC0415
 
-    job = AuditJob(rule_pack, log, facts, out, fmt, language)
-    try:
-        summary = run_audit(
-            job, make_engine(engine, spark_master=spark_master), HtmlAuditReporter() if report else None
-        )
-    except AuditInputError as exc:
-        _fail(str(exc))
-    except AuditEngineError as exc:
-        _fail(f"{engine}: {exc}")
+    with _log_source(log, facts, database=database, start=start, end=end) as source:
+        job = AuditJob(rule_pack, source.log, source.facts, out, fmt, language)
+        try:
+            summary = run_audit(
+                job, make_engine(engine, spark_master=spark_master), HtmlAuditReporter() if report else None
+            )
+        except AuditInputError as exc:
+            _fail(source.explain(exc))
+        except AuditEngineError as exc:
+            _fail(f"{engine}: {exc}")
     console = Console(soft_wrap=True)
     console.print(
         f"{summary.engine}: {summary.rows:,} rows, {summary.attempts:,} attempts audited with {summary.pack} "
@@ -122,11 +139,18 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
 
 @audit_app.command("compare")
 def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
-    log: Annotated[Path, typer.Option("--log", help="The contact log: a .parquet or .csv file.")],
     packs: Annotated[
         list[str], typer.Option("--pack", help="Two packs, each a built-in name or a .toml path (give --pack twice).")
     ],
+    log: Annotated[
+        Path | None, typer.Option("--log", help="The contact log: a .parquet or .csv file (or --database).")
+    ] = None,
     facts: Annotated[Path | None, typer.Option("--facts", help="A directory of fact tables.")] = None,
+    database: Annotated[
+        bool, typer.Option("--database", help="Compare on what the daily cycle recorded at FAIRDUN_DATABASE_URL.")
+    ] = False,
+    start: Annotated[str | None, typer.Option("--from", help="With --database: the first day (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="With --database: the last day (YYYY-MM-DD).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where the two audits and compare.<format> go.")] = Path(
         "audit-compare"
     ),
@@ -137,6 +161,7 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
 ) -> None:
     """What-if: which past attempts each of two packs would have blocked, and the difference. Exit 0."""
+    _check_source(log, database=database, start=start, end=end)
     if len(packs) != 2:
         _fail(f"--pack: give exactly two packs to compare, got {len(packs)}")
     if spark_master is not None:
@@ -160,15 +185,18 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
     from fairdun.adapters.audit.compare import DuckDBAuditComparer  # noqa: PLC0415
 
     lang = application.settings.lang
-    jobs = [AuditJob(p, log, facts, out / p.label.replace("@", "-"), fmt, lang) for p in (first, second)]
-    try:
-        result = compare_audits(
-            jobs[0], jobs[1], make_engine(engine, spark_master=spark_master), DuckDBAuditComparer(), out
-        )
-    except AuditInputError as exc:
-        _fail(str(exc))
-    except AuditEngineError as exc:
-        _fail(f"{engine}: {exc}")
+    with _log_source(log, facts, database=database, start=start, end=end) as source:
+        jobs = [
+            AuditJob(p, source.log, source.facts, out / p.label.replace("@", "-"), fmt, lang) for p in (first, second)
+        ]
+        try:
+            result = compare_audits(
+                jobs[0], jobs[1], make_engine(engine, spark_master=spark_master), DuckDBAuditComparer(), out
+            )
+        except AuditInputError as exc:
+            _fail(source.explain(exc))
+        except AuditEngineError as exc:
+            _fail(f"{engine}: {exc}")
     console = Console(soft_wrap=True)
     table = Table(title=f"{result.first.attempts:,} attempts")
     table.add_column("")
@@ -377,14 +405,26 @@ def audit_export(
     """Write the contacts the daily cycle recorded at FAIRDUN_DATABASE_URL as an audit log (`OUT/contacts.csv`)
     with the fact tables the book vouches for (`OUT/facts/`), for `fairdun audit run --log OUT/contacts.csv
     --facts OUT/facts`."""
+    first, last = _days(start, end)
+    contacts, tables = _export(first, last, out)
+    typer.echo(json.dumps({"contacts": contacts, "facts": sorted(tables), "out": str(out)}))
+
+
+def _days(start: str, end: str) -> tuple[date, date]:
+    first, last = _day(start, "--from"), _day(end, "--to")
+    if last < first:
+        _fail(f"--to: must not be before --from {first}, got {last}")
+    return first, last
+
+
+def _export(first: date, last: date, out: Path) -> tuple[int, list[str]]:
+    """The cycle's contacts from ``first`` to ``last`` as ``out/contacts.csv`` and the fact tables the book vouches
+    for as ``out/facts/<name>.csv``; returns the number of contacts and the tables' names."""
     import csv  # noqa: PLC0415
 
     from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
     from fairdun.application.contact_log import FACT_COLUMNS, LOG_COLUMNS, contact_log, fact_tables  # noqa: PLC0415
 
-    first, last = _day(start, "--from"), _day(end, "--to")
-    if last < first:
-        _fail(f"--to: must not be before --from {first}, got {last}")
     facts_dir = out / "facts"
     with open_database(personal_data=False) as engine, SqlAlchemyUnitOfWork(engine) as uow:
         rows = list(contact_log(uow, first, last))
@@ -399,4 +439,69 @@ def audit_export(
             writer = csv.DictWriter(handle, fieldnames=FACT_COLUMNS[name])
             writer.writeheader()
             writer.writerows(table)
-    typer.echo(json.dumps({"contacts": len(rows), "facts": sorted(tables), "out": str(out)}))
+    return len(rows), sorted(tables)
+
+
+def _check_source(log: Path | None, *, database: bool, start: str | None, end: str | None) -> None:
+    """Exactly one log: a file (--log) or the database (--database, with --from and --to)."""
+    if database and log is not None:
+        _fail("--log and --database: give one log, a file or the database")
+    if not database and log is None:
+        _fail("--log: missing; give the contact log (a .parquet or .csv file), or --database --from D1 --to D2")
+    if not database and (start is not None or end is not None):
+        _fail("--from and --to go with --database (a file's log is audited whole)")
+    if database and (start is None or end is None):
+        _fail(f"{'--from' if start is None else '--to'}: missing; --database audits the days from --from to --to")
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What an audit reads: the log, the fact directory, and the names a person knows them by."""
+
+    log: Path
+    facts: Path | None
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def explain(self, exc: AuditInputError) -> str:
+        """The error, naming the file as the person gave it (or the database), not a temporary copy."""
+        shown = self.names.get(exc.file)
+        return str(exc) if shown is None else str(AuditInputError(shown, exc.problem, row=exc.row, column=exc.column))
+
+
+@contextmanager
+def _log_source(
+    log: Path | None, facts: Path | None, *, database: bool, start: str | None, end: str | None
+) -> Iterator[_Source]:
+    """The log and the fact directory to audit: the files given, or the database's contacts and fact tables
+    exported to a temporary directory (removed afterwards), with --facts adding the tables the book does not
+    vouch for (``unreachable``: the cycle works it out day by day and keeps no table of it)."""
+    if not database:
+        assert log is not None  # _check_source
+        yield _Source(log, facts)
+        return
+    assert start is not None  # _check_source
+    assert end is not None
+    first, last = _days(start, end)
+    if facts is not None and not facts.is_dir():
+        _fail(f"{facts}: no such directory (--facts names a directory of fact tables)")
+    with tempfile.TemporaryDirectory(prefix="fairdun-audit-") as scratch:
+        exported = Path(scratch) / "database"
+        _, tables = _export(first, last, exported)
+        period = f"{first} to {last}"
+        names = {str(exported / "contacts.csv"): f"the database's contacts ({period})"}
+        names |= {str(exported / "facts" / f"{n}.csv"): f"the database's {n}" for n in tables}
+        for name in FACT_SPECS:
+            found = [p for p in (facts / f"{name}.parquet", facts / f"{name}.csv") if p.is_file()] if facts else []
+            if not found:
+                continue
+            if len(found) > 1:
+                _fail(f"{facts}: both {name}.parquet and {name}.csv; keep one")
+            if name in tables:
+                _fail(
+                    f"{found[0]}: the database gives {name}; with --database, --facts adds only the tables it "
+                    f"does not give ({', '.join(sorted(set(FACT_SPECS) - set(tables)))})"
+                )
+            copy = exported / "facts" / found[0].name
+            shutil.copyfile(found[0], copy)
+            names[str(copy)] = str(found[0])
+        yield _Source(exported / "contacts.csv", exported / "facts", names)
