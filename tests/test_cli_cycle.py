@@ -294,11 +294,24 @@ def test_the_audit_reads_the_cycles_database_straight(
     (facts / "unreachable.csv").write_text("debtor,since,until\n", encoding="utf-8")
     added = runner.invoke(
         app,
-        ["audit", "run", "--database", *period, "--facts", str(facts), "--out", str(tmp_path / "added"), "--no-report"],
+        ["audit", "run", "--database", *period, "--facts", str(facts), "--out", str(tmp_path / "added")],
         env=env,
     )
     assert added.exit_code in (0, 1), added.output
     assert "unreachable" not in added.stdout
+    # With its report, the book's portfolio analytics of the same days, as `audit portfolio --html` writes them.
+    page = (tmp_path / "added" / "portfolio.html").read_text(encoding="utf-8")
+    assert f"Portfolio analytics {days[0]} → {days[-1]}" in page
+    alone = tmp_path / "portfolio.html"
+    shown = runner.invoke(app, ["audit", "portfolio", *period, "--html", str(alone)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert page.split("<h2>", 1)[1] == alone.read_text(encoding="utf-8").split("<h2>", 1)[1]  # past the time stamp
+    one_day = runner.invoke(
+        app, ["audit", "run", "--database", "--from", days[0], "--to", days[0], "--out", str(tmp_path / "day")], env=env
+    )
+    assert one_day.exit_code in (0, 1), one_day.output
+    assert "portfolio: not written (roll rates need --to after --from)" in one_day.stdout
+    assert not (tmp_path / "day" / "portfolio.html").exists()
     (facts / "unreachable.csv").write_text("debtor,since,until\nB1,yesterday,\n", encoding="utf-8")
     bad = runner.invoke(app, ["audit", "run", "--database", *period, "--facts", str(facts)], env=env)
     assert bad.exit_code == 2

@@ -28,6 +28,7 @@ from fairdun.application.audit import (
     AuditEngineError,
     AuditInputError,
     AuditJob,
+    AuditSummary,
     compare_audits,
     run_audit,
 )
@@ -39,7 +40,7 @@ from fairdun.policy.errors import PolicyError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
-    from fairdun.application.analytics import ComplaintRate
+    from fairdun.application.analytics import ComplaintRate, PortfolioAnalytics
 
 PURGE_ACTIONS = ("retention.purged",)
 """Audit actions after which an entry's rows may be gone entirely (a retention purge), not tampered with."""
@@ -107,6 +108,10 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     from fairdun.adapters.audit.report import HtmlAuditReporter  # noqa: PLC0415
 
     with _log_source(log, facts, database=database, start=start, end=end) as source:
+        # From the database, the report comes with the book's portfolio analytics for the same days (roll rates
+        # need two days); taken first, so a failure leaves nothing written.
+        two_days = source.period is not None and source.period[1] > source.period[0]
+        figures = _portfolio(*source.period) if report and source.period is not None and two_days else None
         job = AuditJob(rule_pack, source.log, source.facts, out, fmt, language)
         try:
             summary = run_audit(
@@ -117,6 +122,18 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
         except AuditEngineError as exc:
             _fail(f"{engine}: {exc}")
     console = Console(soft_wrap=True)
+    _print_summary(console, summary)
+    if figures is not None:
+        from fairdun.adapters.report.portfolio_html import write_portfolio  # noqa: PLC0415
+
+        console.print(f"portfolio: {write_portfolio(figures, out / 'portfolio.html')}")
+    elif database and report:
+        console.print("portfolio: not written (roll rates need --to after --from)")
+    if not summary.clean:
+        raise typer.Exit(1)
+
+
+def _print_summary(console: Console, summary: AuditSummary) -> None:
     console.print(
         f"{summary.engine}: {summary.rows:,} rows, {summary.attempts:,} attempts audited with {summary.pack} "
         f"in {summary.seconds:.1f} s: {summary.violations:,} violations"
@@ -133,8 +150,6 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     console.print(f"written: {summary.output}")
     if summary.report is not None:
         console.print(f"report: {summary.report}")
-    if not summary.clean:
-        raise typer.Exit(1)
 
 
 @audit_app.command("compare")
@@ -286,16 +301,8 @@ def audit_portfolio(
     """Portfolio analytics of the book at FAIRDUN_DATABASE_URL for a period: roll-rate matrix, cure rate,
     promise-to-pay kept rate, right-party contact rate, contact intensity, complaints per 10,000 contacts
     (docs/audit.md)."""
-    from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
-    from fairdun.application.analytics import portfolio_analytics  # noqa: PLC0415
-    from fairdun.domain.errors import DomainError  # noqa: PLC0415
-
-    first, last = _day(start, "--from"), _day(end, "--to")
-    try:
-        with open_database(personal_data=False) as engine, SqlAlchemyUnitOfWork(engine) as uow:
-            figures = portfolio_analytics(uow, first, last)
-    except DomainError as exc:
-        _fail(f"--to: {exc.problem}" if exc.field == "end" else str(exc))
+    figures = _portfolio(_day(start, "--from"), _day(end, "--to"))
+    first, last = figures.start, figures.end
     roll = figures.roll
     if html is not None:
         from fairdun.adapters.report.portfolio_html import write_portfolio  # noqa: PLC0415
@@ -410,6 +417,19 @@ def audit_export(
     typer.echo(json.dumps({"contacts": contacts, "facts": sorted(tables), "out": str(out)}))
 
 
+def _portfolio(first: date, last: date) -> PortfolioAnalytics:
+    """The portfolio analytics of the book at FAIRDUN_DATABASE_URL from ``first`` to ``last``."""
+    from fairdun.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415 (slow import)
+    from fairdun.application.analytics import portfolio_analytics  # noqa: PLC0415
+    from fairdun.domain.errors import DomainError  # noqa: PLC0415
+
+    try:
+        with open_database(personal_data=False) as engine, SqlAlchemyUnitOfWork(engine) as uow:
+            return portfolio_analytics(uow, first, last)
+    except DomainError as exc:
+        _fail(f"--to: {exc.problem}" if exc.field == "end" else str(exc))
+
+
 def _days(start: str, end: str) -> tuple[date, date]:
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
@@ -461,6 +481,8 @@ class _Source:
     log: Path
     facts: Path | None
     names: Mapping[str, str] = field(default_factory=dict)
+    period: tuple[date, date] | None = None
+    """The days exported from the database (None for a file's log)."""
 
     def explain(self, exc: AuditInputError) -> str:
         """The error, naming the file as the person gave it (or the database), not a temporary copy."""
@@ -504,4 +526,4 @@ def _log_source(
             copy = exported / "facts" / found[0].name
             shutil.copyfile(found[0], copy)
             names[str(copy)] = str(found[0])
-        yield _Source(exported / "contacts.csv", exported / "facts", names)
+        yield _Source(exported / "contacts.csv", exported / "facts", names, (first, last))
