@@ -121,12 +121,18 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
             _fail(source.explain(exc))
         except AuditEngineError as exc:
             _fail(f"{engine}: {exc}")
-    console = Console(soft_wrap=True)
-    _print_summary(console, summary)
-    if figures is not None:
+    page = None
+    if figures is not None:  # written before anything is printed: a closed terminal loses no file
         from fairdun.adapters.report.portfolio_html import write_portfolio  # noqa: PLC0415
 
-        console.print(f"portfolio: {write_portfolio(figures, out / 'portfolio.html')}")
+        try:
+            page = write_portfolio(figures, out / "portfolio.html")
+        except OSError as exc:
+            _fail(f"{out / 'portfolio.html'}: cannot be written: {exc.strerror}")
+    console = Console(soft_wrap=True)
+    _print_summary(console, summary)
+    if page is not None:
+        console.print(f"portfolio: {page}")
     elif database and report:
         console.print("portfolio: not written (roll rates need --to after --from)")
     if not summary.clean:
