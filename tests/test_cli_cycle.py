@@ -317,6 +317,11 @@ def test_the_audit_reads_the_cycles_database_straight(
     assert bad.exit_code == 2
     assert f"{facts / 'unreachable.csv'}: row 1: column since" in bad.stderr, bad.stderr
     assert "fairdun-audit-" not in bad.stderr
+    (facts / "unreachable.parquet").write_bytes(b"")
+    both = runner.invoke(app, ["audit", "run", "--database", *period, "--facts", str(facts)], env=env)
+    assert both.exit_code == 2
+    assert f"{facts}: both unreachable.parquet and unreachable.csv; keep one" in both.stderr, both.stderr
+    (facts / "unreachable.parquet").unlink()
     (facts / "consents.csv").write_text("party,purpose,granted_at,withdrawn_at\n", encoding="utf-8")
     twice = runner.invoke(app, ["audit", "run", "--database", *period, "--facts", str(facts)], env=env)
     assert twice.exit_code == 2

@@ -110,8 +110,8 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     with _log_source(log, facts, database=database, start=start, end=end) as source:
         # From the database, the report comes with the book's portfolio analytics for the same days (roll rates
         # need two days); taken first, so a failure leaves nothing written.
-        two_days = source.period is not None and source.period[1] > source.period[0]
-        figures = _portfolio(*source.period) if report and source.period is not None and two_days else None
+        period = source.period
+        figures = _portfolio(*period) if report and period is not None and period[1] > period[0] else None
         job = AuditJob(rule_pack, source.log, source.facts, out, fmt, language)
         try:
             summary = run_audit(
@@ -512,24 +512,28 @@ def _log_source(
     first, last = _days(start, end)
     if facts is not None and not facts.is_dir():
         _fail(f"{facts}: no such directory (--facts names a directory of fact tables)")
+    from fairdun.adapters.audit.loading import find_file  # noqa: PLC0415 (DuckDB and Arrow load only for audits)
+
     with tempfile.TemporaryDirectory(prefix="fairdun-audit-") as scratch:
         exported = Path(scratch) / "database"
         _, tables = _export(first, last, exported)
         period = f"{first} to {last}"
         names = {str(exported / "contacts.csv"): f"the database's contacts ({period})"}
         names |= {str(exported / "facts" / f"{n}.csv"): f"the database's {n}" for n in tables}
-        for name in FACT_SPECS:
-            found = [p for p in (facts / f"{name}.parquet", facts / f"{name}.csv") if p.is_file()] if facts else []
-            if not found:
-                continue
-            if len(found) > 1:
-                _fail(f"{facts}: both {name}.parquet and {name}.csv; keep one")
-            if name in tables:
-                _fail(
-                    f"{found[0]}: the database gives {name}; with --database, --facts adds only the tables it "
-                    f"does not give ({', '.join(sorted(set(FACT_SPECS) - set(tables)))})"
-                )
-            copy = exported / "facts" / found[0].name
-            shutil.copyfile(found[0], copy)
-            names[str(copy)] = str(found[0])
+        if facts is not None:  # tables the book does not give, added from --facts
+            for name in FACT_SPECS:
+                try:
+                    given = find_file(facts, name)  # the loader's own lookup (refusing .parquet and .csv at once)
+                except AuditInputError as exc:
+                    _fail(str(exc))
+                if given is None:
+                    continue
+                if name in tables:
+                    _fail(
+                        f"{given}: the database gives {name}; with --database, --facts adds only the tables it "
+                        f"does not give ({', '.join(sorted(set(FACT_SPECS) - set(tables)))})"
+                    )
+                copy = exported / "facts" / given.name
+                shutil.copyfile(given, copy)
+                names[str(copy)] = str(given)
         yield _Source(exported / "contacts.csv", exported / "facts", names, (first, last))
