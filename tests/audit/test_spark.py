@@ -55,6 +55,21 @@ def test_spark_and_duckdb_write_identical_violations(spark: Any, tmp_path: Path,
     assert not (tmp_path / "spark" / ".work").exists()
 
 
+def test_spark_reads_a_directory_of_files_as_the_one_file(spark: Any, tmp_path: Path, loader: PackLoader) -> None:
+    rows, tables = seeded_log(200, 5)
+    facts = write_facts(tables, tmp_path / "facts")
+    whole = write_log_parquet(rows, tmp_path / "log.parquet")
+    (tmp_path / "log").mkdir()
+    for i, start in enumerate(range(0, len(rows), 70)):
+        write_log_parquet(rows[start : start + 70], tmp_path / "log" / f"part-{i}.parquet")
+    pack = loader.load("cn")
+    by_duckdb = DuckDBAuditEngine().run(AuditJob(pack, whole, facts, tmp_path / "duckdb"))
+    by_spark = SparkAuditEngine(session=spark).run(AuditJob(pack, tmp_path / "log", facts, tmp_path / "spark"))
+    a, b = pq.read_table(by_duckdb.output), pq.read_table(by_spark.output)
+    assert a.num_rows > 20
+    assert a.equals(b)
+
+
 def test_a_bad_log_is_refused_before_spark_runs(spark: Any, tmp_path: Path, loader: PackLoader) -> None:
     log = tmp_path / "log.csv"
     log.write_text("id,at\nA1,2026-11-23T10:00:00+08:00\n", encoding="utf-8")

@@ -56,7 +56,8 @@ def _fail(message: str) -> NoReturn:
 @audit_app.command("run")
 def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     log: Annotated[
-        Path | None, typer.Option("--log", help="The contact log: a .parquet or .csv file (or --database).")
+        Path | None,
+        typer.Option("--log", help="The contact log: a .parquet or .csv file, or a directory of them (or --database)."),
     ] = None,
     pack: Annotated[str | None, typer.Option("--pack", help="A built-in pack name or a .toml path.")] = None,
     facts: Annotated[
@@ -164,7 +165,8 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
         list[str], typer.Option("--pack", help="Two packs, each a built-in name or a .toml path (give --pack twice).")
     ],
     log: Annotated[
-        Path | None, typer.Option("--log", help="The contact log: a .parquet or .csv file (or --database).")
+        Path | None,
+        typer.Option("--log", help="The contact log: a .parquet or .csv file, or a directory of them (or --database)."),
     ] = None,
     facts: Annotated[Path | None, typer.Option("--facts", help="A directory of fact tables.")] = None,
     database: Annotated[
@@ -473,7 +475,10 @@ def _check_source(log: Path | None, *, database: bool, start: str | None, end: s
     if database and log is not None:
         _fail("--log and --database: give one log, a file or the database")
     if not database and log is None:
-        _fail("--log: missing; give the contact log (a .parquet or .csv file), or --database --from D1 --to D2")
+        _fail(
+            "--log: missing; give the contact log (a .parquet or .csv file, or a directory of them), "
+            "or --database --from D1 --to D2"
+        )
     if not database and (start is not None or end is not None):
         _fail("--from and --to go with --database (a file's log is audited whole)")
     if database and (start is None or end is None):

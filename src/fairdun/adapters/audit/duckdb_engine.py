@@ -128,25 +128,26 @@ class DuckDBAuditEngine:
             # The labels (id, operator, org: no rule reads them) are read from the file beside the loading and
             # the query, and joined to the violations by row number at the end; under a memory limit they go
             # through the query instead, where DuckDB can spill them (Arrow's copy could not).
-            with ThreadPoolExecutor(max_workers=1) as reader:
-                reading = reader.submit(_labels, job.log) if self.memory_limit is None else None
-                compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
-                loaded = time.perf_counter()
-                try:
-                    raw = con.sql(compiled.sql).to_arrow_table()
-                except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
-                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
-                labels, ascending = reading.result() if reading is not None else (None, True)
-            if reading is not None:
-                if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
-                    labels = loading.labels(con)
-                loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
-            # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
-            if raw.num_rows == 0:
-                loading.check_keys(con, job.log, compiled.zone_keys, ids=False, classes=compiled.zone_classes)
-            elif raw.column("zones_mixed")[0].as_py():
-                loading.check_zones(con, job.log, compiled.zone_keys, compiled.zone_classes)
+            with loading.located(con, job.log):  # a directory's row named by its file
+                with ThreadPoolExecutor(max_workers=1) as reader:
+                    reading = reader.submit(_labels, job.log) if self.memory_limit is None else None
+                    compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
+                    loaded = time.perf_counter()
+                    try:
+                        raw = con.sql(compiled.sql).to_arrow_table()
+                    except duckdb.Error as exc:  # checked input, so this is the machine: memory, disk, interruption
+                        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                        raise AuditEngineError(f"the audit query failed: {first[:300]}") from exc
+                    labels, ascending = reading.result() if reading is not None else (None, True)
+                if reading is not None:
+                    if labels is None:  # not Parquet, or not text there: through DuckDB, as the loader made them
+                        labels = loading.labels(con)
+                    loading.check_keys(con, job.log, (), ids=not ascending)  # ids that ascend are unique
+                # The query checked one zone per cap key as it went; with no row to tell, the loader checks.
+                if raw.num_rows == 0:
+                    loading.check_keys(con, job.log, compiled.zone_keys, ids=False, classes=compiled.zone_classes)
+                elif raw.column("zones_mixed")[0].as_py():
+                    loading.check_zones(con, job.log, compiled.zone_keys, compiled.zone_classes)
             ruled = time.perf_counter()
         except BaseException:
             con.close()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from fairdun.adapters.audit import output
+from fairdun.adapters.audit import loading, output
 from fairdun.adapters.audit.duckdb_engine import prepare
 from fairdun.application.audit import FACT_SPECS, AuditEngineError, AuditJob, AuditSummary
 
@@ -60,7 +60,8 @@ class SparkAuditEngine:
         con = duckdb.connect(":memory:")
         work = job.out / ".work"
         try:
-            compiled, supplied, rows, attempts = prepare(con, job, "spark")
+            with loading.located(con, job.log):  # a directory's row named by its file
+                compiled, supplied, rows, attempts = prepare(con, job, "spark")
             work.mkdir(parents=True, exist_ok=True)
             tables = ["audit_log", "audit_rules", *(f"f_{name}" for name in supplied)]
             if compiled.content_checks:
