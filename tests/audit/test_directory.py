@@ -113,6 +113,9 @@ def test_a_bad_row_is_named_by_its_file_and_its_row_there(tmp_path: Path, kind: 
     log = tmp_path / "log"
     write(log / f"a.{kind}", records("a", 7))
     write(log / f"b.{kind}", records("b", 9, channel="fax"))  # the ninth row of the second file
+    alone = tmp_path / "alone"
+    write(alone / "day=02" / f"b.{kind}", records("b", 9, channel="fax"))  # one file: still named
+    assert refused(alone, tmp_path).startswith(f"{alone / 'day=02' / f'b.{kind}'}: row 9: column channel:")
     assert refused(log, tmp_path) == (
         f"{log / f'b.{kind}'}: row 9: column channel: unknown value 'fax'; expected "
         "one of call|ai_call|sms|email|im|letter|visit"

@@ -207,7 +207,7 @@ def load(
 
 def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, label: str) -> None:
     """``files`` as the view ``raw_<table>`` (``_row`` the 0-based row, numbered on through the files), and the
-    table ``files_<table>`` of each file's first row when there are several (:func:`where`)."""
+    table ``files_<table>`` of each file's first row (:func:`where`)."""
     parquet = files[0].suffix.lower() == ".parquet"
     several = len(files) > 1
     first = [0]
@@ -242,9 +242,8 @@ def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, lab
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AuditInputError(label, f"cannot be read: {first_line[:300]}") from None
     con.execute(f"CREATE OR REPLACE TEMP TABLE files_{table} (file VARCHAR, first BIGINT)")
-    if several:
-        placed_files = [(str(f), n) for f, n in zip(files, first, strict=True) if n >= 0]
-        con.executemany(f"INSERT INTO files_{table} VALUES (?, ?)", placed_files)
+    placed_files = [(str(f), n) for f, n in zip(files, first, strict=True) if n >= 0]
+    con.executemany(f"INSERT INTO files_{table} VALUES (?, ?)", placed_files)
 
 
 def _first_rows(files: Sequence[Path]) -> list[int]:
@@ -274,7 +273,7 @@ def located(con: duckdb.DuckDBPyConnection, path: Path, table: str = "audit_log"
 
 def where(con: duckdb.DuckDBPyConnection, table: str, row: int) -> tuple[str, int]:
     """The file and its row (1 = its first record) for the log's row ``row`` (1-based, numbered on through the
-    files); a log of one file is its own."""
+    files)."""
     found = con.execute(
         f"SELECT file, first FROM files_{table} WHERE first < ? ORDER BY first DESC LIMIT 1", [row]
     ).fetchone()
