@@ -67,13 +67,12 @@ def files_of(path: Path) -> list[Path]:
     return parquet or csv
 
 
-def _reader(files: Sequence[Path], *, named: bool = False) -> str:
-    """The table function reading ``files`` (one kind: :func:`files_of`); ``named`` adds each row's
-    ``filename``."""
-    extra = ", filename = true, union_by_name = true, hive_partitioning = false" if named else ""
+def _reader(files: Sequence[Path]) -> str:
+    """The table function reading ``files`` (one kind: :func:`files_of`)."""
     if files[0].suffix.lower() == ".parquet":
-        return f"read_parquet({_sql_files(files)}{extra})"
-    return f"read_csv({_sql_files(files)}, all_varchar = true, header = true{extra})"
+        return f"read_parquet({_sql_files(files)})"
+    several = ", filename = true, union_by_name = true, hive_partitioning = false" if len(files) > 1 else ""
+    return f"read_csv({_sql_files(files)}, all_varchar = true, header = true{several})"
 
 
 def find_file(directory: Path, name: str) -> Path | None:
@@ -215,21 +214,17 @@ def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, lab
         if parquet:
             # Parquet is read in place (no copy): its row numbers come from the file, numbered on through the
             # files of a directory (each file's rows counted from its footer).
-            if several:
+            row, reader = "file_row_number", _reader(files)[:-1]
+            if several:  # the file's first row by its position in the list (one lookup, however many files)
                 first = _first_rows(files)
-                whens = " ".join(f"WHEN {_quoted(f)} THEN {n}" for f, n in zip(files, first, strict=True))
-                row, reader = f"file_row_number + CASE filename {whens} END", _reader(files, named=True)[:-1]
-            else:
-                row, reader = "file_row_number", _reader(files)[:-1]
+                row += f" + [{', '.join(map(str, first))}][CAST(file_index AS BIGINT) + 1]"
+                reader += ", union_by_name = true, hive_partitioning = false"
             con.execute(
-                f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT {row} AS _row, * "
-                f"EXCLUDE (file_row_number{', filename' if several else ''}) "
+                f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT {row} AS _row, * EXCLUDE (file_row_number) "
                 f"FROM {reader}, file_row_number = true)"
             )
         else:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE raw_{table}_rows AS SELECT * FROM {_reader(files, named=several)}"
-            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE raw_{table}_rows AS SELECT * FROM {_reader(files)}")
             if several:  # each file's first row as read (the files in order, each file's rows together)
                 placed = dict(con.execute(f"SELECT filename, min(rowid) FROM raw_{table}_rows GROUP BY 1").fetchall())
                 first = [int(placed.get(str(f), -1)) for f in files]  # -1: a file of no rows
