@@ -149,15 +149,10 @@ def load(
     label = str(path)
     files = files_of(path)
     parquet = files[0].suffix.lower() == ".parquet"
-    _read(con, files, table, label)
+    _read(con, files, table, label, [c for c, k in spec.items() if not k.endswith("?")])
     described = con.execute(f"DESCRIBE raw_{table}").fetchall()
     types = {str(row[0]): str(row[1]) for row in described if str(row[0]) != "_row"}
     needed = ", ".join(c for c, k in spec.items() if not k.endswith("?"))
-    if parquet and len(files) > 1:  # a file without a column the others have: named, not read as nulls
-        for file in files:
-            has = set(pq.read_schema(file).names)
-            for column in (c for c, k in spec.items() if not k.endswith("?") and c not in has):
-                raise AuditInputError(str(file), f"column {column!r} is missing (needed: {needed})", column=column)
     checks: list[tuple[str, str]] = []
     selects = [f"_row + 1 AS {names.get('rn', 'rn')}"]
     for column, kind in spec.items():
@@ -204,9 +199,12 @@ def load(
     return zones
 
 
-def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, label: str) -> None:
+def _read(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, label: str, required: Sequence[str]
+) -> None:
     """``files`` as the view ``raw_<table>`` (``_row`` the 0-based row, numbered on through the files), and the
-    table ``files_<table>`` of each file's first row (:func:`where`)."""
+    table ``files_<table>`` of each file's first row (:func:`where`). Of several Parquet files, one without a
+    ``required`` column is refused by name (read with the others, its rows would be nulls there)."""
     parquet = files[0].suffix.lower() == ".parquet"
     several = len(files) > 1
     first = [0]
@@ -216,9 +214,16 @@ def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, lab
             # files of a directory (each file's rows counted from its footer).
             row, reader = "file_row_number", _reader(files)[:-1]
             if several:  # the file's first row by its position in the list (one lookup, however many files)
-                first = _first_rows(files)
+                first, schemas = _footers(files)
+                for file, schema in zip(files, schemas, strict=True):
+                    for column in (c for c in required if c not in schema.names):
+                        problem = f"column {column!r} is missing (needed: {', '.join(required)})"
+                        raise AuditInputError(str(file), problem, column=column)
                 row += f" + [{', '.join(map(str, first))}][CAST(file_index AS BIGINT) + 1]"
-                reader += ", union_by_name = true, hive_partitioning = false"
+                # Files alike are bound by the first one's schema; matching them by name reads every footer
+                # again each time the view is used.
+                alike = all(schema.equals(schemas[0]) for schema in schemas)
+                reader += ", hive_partitioning = false" + ("" if alike else ", union_by_name = true")
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT {row} AS _row, * EXCLUDE (file_row_number) "
                 f"FROM {reader}, file_row_number = true)"
@@ -236,21 +241,29 @@ def _read(con: duckdb.DuckDBPyConnection, files: Sequence[Path], table: str, lab
     except duckdb.Error as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AuditInputError(label, f"cannot be read: {first_line[:300]}") from None
-    con.execute(f"CREATE OR REPLACE TEMP TABLE files_{table} (file VARCHAR, first BIGINT)")
-    placed_files = [(str(f), n) for f, n in zip(files, first, strict=True) if n >= 0]
-    con.executemany(f"INSERT INTO files_{table} VALUES (?, ?)", placed_files)
+    known = [(str(f), n) for f, n in zip(files, first, strict=True) if n >= 0]
+    con.execute(  # one statement for every file (an insert per file costs a millisecond each)
+        f"CREATE OR REPLACE TEMP TABLE files_{table} AS "
+        "SELECT unnest(CAST(? AS VARCHAR[])) AS file, unnest(CAST(? AS BIGINT[])) AS first",
+        [[f for f, _ in known], [n for _, n in known]],
+    )
 
 
-def _first_rows(files: Sequence[Path]) -> list[int]:
-    """Each Parquet file's first row in the log (0-based): the rows of the files before it, from their footers."""
-    first, total = [], 0
+def _footers(files: Sequence[Path]) -> tuple[list[int], list[pa.Schema]]:
+    """Each Parquet file's first row in the log (0-based: the rows of the files before it) and its schema, from
+    the footers."""
+    first: list[int] = []
+    schemas: list[pa.Schema] = []
+    total = 0
     for file in files:
         first.append(total)
         try:
-            total += pq.ParquetFile(file).metadata.num_rows
+            footer = pq.read_metadata(file)
+            schemas.append(footer.schema.to_arrow_schema())
         except (OSError, pa.ArrowException) as exc:
             raise AuditInputError(str(file), f"cannot be read: {str(exc).strip()[:300]}") from None
-    return first
+        total += footer.num_rows
+    return first, schemas
 
 
 @contextmanager
