@@ -170,3 +170,20 @@ def test_the_cli_takes_a_directory(tmp_path: Path) -> None:
     assert (found["id"].to_pylist(), found["rule"].to_pylist()) == (["b-001"], ["CN-TIME"])
     help_text = CliRunner().invoke(app, ["audit", "run", "--help"], terminal_width=200).stdout
     assert "or a directory of them" in help_text
+
+
+def test_files_may_differ_in_their_optional_columns(tmp_path: Path) -> None:
+    # The first file has no content, operator or org; the second has them, with a threat in one message.
+    plain = records("a", 3)
+    labelled = [r | {"content": "", "operator": "op-7", "org": "agency-b"} for r in records("b", 3)]
+    labelled[1]["content"] = "再不还钱，小心你家人的安全。"
+    log = tmp_path / "log"
+    write(log / "a.parquet", plain)
+    write(log / "b.parquet", labelled)
+    whole = write(
+        tmp_path / "whole.parquet", [r | {"content": "", "operator": "", "org": ""} for r in plain] + labelled
+    )
+    many, one = audit(log, None, tmp_path / "many").read(), audit(whole, None, tmp_path / "one").read()
+    assert many.equals(one)
+    assert (many["id"].to_pylist(), many["rule"].to_pylist()) == (["b-001"], ["CN-CONTENT"])
+    assert many["operator"].to_pylist() == ["op-7"]
