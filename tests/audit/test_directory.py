@@ -57,7 +57,7 @@ def test_a_directory_of_files_is_audited_as_the_one_file(tmp_path: Path, kind: s
     assert many.equals(one)
     # Ids are joined back by row number through the files (Parquet: read beside the query with Arrow).
     if kind == "parquet":
-        by_file, by_directory = loading.read_labels(whole), loading.read_labels(parts)
+        by_file, by_directory = loading.read_labels([whole]), loading.read_labels(loading.files_of(parts))
         assert by_file is not None
         assert by_directory is not None
         assert by_directory.equals(by_file)

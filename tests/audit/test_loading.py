@@ -95,19 +95,19 @@ def test_ids_that_ascend_are_known_unique_and_any_other_order_is_checked(
 ) -> None:
     monkeypatch.setattr(loading, "ID_BATCH", 2)  # so the comparison crosses batches
     rising = parquet(tmp_path / "rising.parquet", [record(n) for n in range(7)])
-    assert loading.ascending_ids(rising)
+    assert loading.ascending_ids([rising])
     swapped = [record(n) for n in range(7)]
     swapped[2], swapped[1] = record(2, id="C001"), record(1, id="C002")  # within a batch
-    assert not loading.ascending_ids(parquet(tmp_path / "swapped.parquet", swapped))
+    assert not loading.ascending_ids([parquet(tmp_path / "swapped.parquet", swapped)])
     across = [record(n) for n in range(7)]
     across[2] = record(2, id="C000")  # equal to an id in the batch before
-    assert not loading.ascending_ids(parquet(tmp_path / "across.parquet", across))
-    assert not loading.ascending_ids(tmp_path / "log.csv")
+    assert not loading.ascending_ids([parquet(tmp_path / "across.parquet", across)])
+    assert not loading.ascending_ids([tmp_path / "log.csv"])
     # The ids as read beside the query (read_labels) are checked the same way, across batches too.
-    read = loading.read_labels(tmp_path / "across.parquet")
+    read = loading.read_labels([tmp_path / "across.parquet"])
     assert read is not None
-    assert not loading.ascending_ids(tmp_path / "across.parquet", read.column("id"))
-    assert loading.ascending_ids(rising, pa.chunked_array([["C000", "C001"], ["C002", "C003", "C004"]]))
+    assert not loading.ascending_ids([tmp_path / "across.parquet"], read.column("id"))
+    assert loading.ascending_ids([rising], pa.chunked_array([["C000", "C001"], ["C002", "C003", "C004"]]))
     # Not ascending, with a repeat: the general check finds it and names both rows.
     with pytest.raises(AuditInputError, match=r"row 3: column id: 'C000' is also on row 1"):
         load(tmp_path / "across.parquet")
@@ -186,7 +186,7 @@ def test_labels_read_from_the_file_are_the_loaders_own_by_row(tmp_path: Path) ->
     # rn - 1, a missing or empty operator or org as null (then read_labels leaves it to DuckDB).
     records = [record(n, operator=f"op-{n}", org="agency-a" if n % 2 else None) for n in range(5)]
     path = parquet(tmp_path / "log.parquet", records)
-    read = loading.read_labels(path)
+    read = loading.read_labels([path])
     assert read is not None
     con = duckdb.connect()
     try:
@@ -198,7 +198,7 @@ def test_labels_read_from_the_file_are_the_loaders_own_by_row(tmp_path: Path) ->
     assert read.column("org").to_pylist() == [None, "agency-a", None, "agency-a", None]
     records[2]["operator"] = ""
     empty = parquet(tmp_path / "empty.parquet", records)
-    assert loading.read_labels(empty) is None
+    assert loading.read_labels([empty]) is None
     con = duckdb.connect()
     try:
         loading.load_log(con, empty)
@@ -207,11 +207,11 @@ def test_labels_read_from_the_file_are_the_loaders_own_by_row(tmp_path: Path) ->
         con.close()
     no_org = tmp_path / "no_org.parquet"
     pq.write_table(pq.read_table(path).drop_columns(["org"]), no_org)
-    absent = loading.read_labels(no_org)
+    absent = loading.read_labels([no_org])
     assert absent is not None
     assert absent.column("org").null_count == 5
-    assert loading.read_labels(tmp_path / "log.csv") is None
-    assert loading.read_labels(tmp_path / "missing.parquet") is None  # the loader names that, not this
+    assert loading.read_labels([tmp_path / "log.csv"]) is None
+    assert loading.read_labels([tmp_path / "missing.parquet"]) is None  # the loader names that, not this
 
 
 @pytest.mark.parametrize("statistics", [True, False], ids=["from statistics", "by reading the column"])
@@ -224,7 +224,7 @@ def test_the_span_of_instants_is_the_logs_first_and_last(tmp_path: Path, statist
         loading.load_log(con, path)
         first, last = records[1]["at"], records[2]["at"]
         expected = (int(first.timestamp() * 1_000_000), int(last.timestamp() * 1_000_000))
-        assert loading.instant_span(con, path) == expected
+        assert loading.instant_span(con) == expected
     finally:
         con.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +30,17 @@ def prepare(
     *,
     zones_first: bool = True,
     labels: Future[tuple[pa.Table | None, bool]] | None = None,
+    files: Sequence[Path] | None = None,
 ) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it. With ``zones_first``
     false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read;
     either way it runs once, and not at all for a log of one zone. With ``labels`` (the log's labels being read
     beside, ``loading.read_labels``) the query leaves them out, and the caller checks the ids (``check_keys``)
-    with the ids read there.
+    with the ids read there. ``files`` are the log's (``loading.files_of``) when the caller listed them already
+    (for the labels: both must read the same files).
 
     Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
-    per_zone = loading.load_log(con, job.log)  # rows per zone, counted as the loader checked them
+    per_zone = loading.load_log(con, job.log, files)  # rows per zone, counted as the loader checked them
     supplied = loading.load_facts(con, job.facts)
     compiled = compile_pack(job.pack, supplied, dialect)
     # What the query needs around it: the rows and zones (from the loader's counts), the span of instants (for
@@ -52,7 +55,7 @@ def prepare(
     outbound = con.execute(f"SELECT count(*), {pairs_sql} FROM audit_log WHERE direction = 'outbound'").fetchone()
     assert outbound is not None
     attempts = int(outbound[0])
-    span = loading.instant_span(con, job.log) if rows else (0, 0)
+    span = loading.instant_span(con) if rows else (0, 0)
     segments = zone_segments(zones, *span)
     classes = zone_classes(segments)  # zones of the same offsets throughout are one zone to the caps
     # Given labels being read, the ids are checked once they are there (by the caller, after the query).
@@ -92,11 +95,11 @@ def prepare(
     return compiled, supplied, rows, attempts
 
 
-def _labels(path: Path) -> tuple[pa.Table | None, bool]:
-    """The log's labels read from the file (``loading.read_labels``), and whether its ids ascend there (which
+def _labels(files: Sequence[Path]) -> tuple[pa.Table | None, bool]:
+    """The log's labels read from its files (``loading.read_labels``), and whether its ids ascend there (which
     makes them unique): both beside the query."""
-    labels = loading.read_labels(path)
-    return labels, labels is not None and loading.ascending_ids(path, labels.column("id"))
+    labels = loading.read_labels(files)
+    return labels, labels is not None and loading.ascending_ids(files, labels.column("id"))
 
 
 @dataclass
@@ -129,9 +132,12 @@ class DuckDBAuditEngine:
             # the query, and joined to the violations by row number at the end; under a memory limit they go
             # through the query instead, where DuckDB can spill them (Arrow's copy could not).
             with loading.located(con, job.log):  # a directory's row named by its file
+                files = loading.files_of(job.log)  # listed once: the labels and the loader read the same files
                 with ThreadPoolExecutor(max_workers=1) as reader:
-                    reading = reader.submit(_labels, job.log) if self.memory_limit is None else None
-                    compiled, supplied, rows, attempts = prepare(con, job, zones_first=False, labels=reading)
+                    reading = reader.submit(_labels, files) if self.memory_limit is None else None
+                    compiled, supplied, rows, attempts = prepare(
+                        con, job, zones_first=False, labels=reading, files=files
+                    )
                     loaded = time.perf_counter()
                     try:
                         raw = con.sql(compiled.sql).to_arrow_table()

@@ -141,18 +141,26 @@ def _explain(kind: str, value: object) -> str:
 
 
 def load(
-    con: duckdb.DuckDBPyConnection, path: Path, spec: Mapping[str, str], table: str, names: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    spec: Mapping[str, str],
+    table: str,
+    names: Mapping[str, str],
+    *,
+    files: Sequence[Path] | None = None,
 ) -> dict[str, int]:
     """Read ``path`` into ``raw_<table>``, check every value against ``spec``, and create the view ``table``
     with the canonical columns (``names`` renames; ``rn`` is the 1-based row). Returns the rows per zone of the
-    spec's zone column (each zone is checked, so they are counted on the way), empty when it has none."""
+    spec's zone column (each zone is checked, so they are counted on the way), empty when it has none. ``files``
+    are ``path``'s (:func:`files_of`), when the caller listed them already."""
     label = str(path)
-    files = files_of(path)
+    files = files or files_of(path)
     parquet = files[0].suffix.lower() == ".parquet"
-    _read(con, files, table, label, [c for c, k in spec.items() if not k.endswith("?")])
+    required = [c for c, k in spec.items() if not k.endswith("?")]
+    needed = ", ".join(required)
+    _read(con, files, table, label, required)
     described = con.execute(f"DESCRIBE raw_{table}").fetchall()
     types = {str(row[0]): str(row[1]) for row in described if str(row[0]) != "_row"}
-    needed = ", ".join(c for c, k in spec.items() if not k.endswith("?"))
     checks: list[tuple[str, str]] = []
     selects = [f"_row + 1 AS {names.get('rn', 'rn')}"]
     for column, kind in spec.items():
@@ -290,6 +298,12 @@ def where(con: duckdb.DuckDBPyConnection, table: str, row: int) -> tuple[str, in
     return str(found[0]), row - int(found[1])
 
 
+def loaded_files(con: duckdb.DuckDBPyConnection, table: str = "audit_log") -> list[Path]:
+    """The files :func:`load` read ``table`` from, in order (a CSV file of no rows left out): the checks after
+    loading read these, not the directory listed again."""
+    return [Path(str(f)) for (f,) in con.execute(f"SELECT file FROM files_{table} ORDER BY first, file").fetchall()]
+
+
 def _refuse_first_bad_row(
     con: duckdb.DuckDBPyConnection, label: str, table: str, spec: Mapping[str, str], checks: list[tuple[str, str]]
 ) -> None:
@@ -384,12 +398,12 @@ def _proven_clean(
     return clean
 
 
-def instant_span(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
+def instant_span(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """The first and last instant of the loaded log (epoch microseconds): from a Parquet log's row-group
     statistics when every row group has them for a TIMESTAMP WITH TIME ZONE column (exact for 64-bit
     integers), else by reading the column."""
-    files = files_of(path)
-    if files[0].suffix.lower() == ".parquet":
+    files = loaded_files(con)
+    if files and files[0].suffix.lower() == ".parquet":
         typed = con.execute(
             "SELECT data_type FROM duckdb_columns() WHERE table_name = 'raw_audit_log' AND column_name = 'at'"
         ).fetchone()
@@ -410,9 +424,9 @@ def instant_span(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[int, int]:
     return (int(span[0]), int(span[1])) if span[0] is not None else (0, 0)
 
 
-def load_log(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
+def load_log(con: duckdb.DuckDBPyConnection, path: Path, files: Sequence[Path] | None = None) -> dict[str, int]:
     """The log as ``audit_log`` (ids are checked to be unique by :func:`check_keys`); returns its rows per zone."""
-    return load(con, path, LOG_SPEC, "audit_log", LOG_NAMES)
+    return load(con, path, LOG_SPEC, "audit_log", LOG_NAMES, files=files)
 
 
 def check_ids(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -444,20 +458,19 @@ def load_facts(con: duckdb.DuckDBPyConnection, directory: Path | None) -> list[s
     return supplied
 
 
-def read_labels(path: Path) -> pa.Table | None:
+def read_labels(files: Sequence[Path]) -> pa.Table | None:
     """The log's labels (``id``, ``operator``, ``org``: what the output shows of an attempt and no rule reads),
-    row ``i`` of the table for log row ``rn = i + 1``, read straight from a Parquet log with Arrow (cheaper than
-    carrying them through the query, and it runs beside it), as the loader makes them (a missing ``operator`` or
-    ``org`` is null).
+    row ``i`` of the table for log row ``rn = i + 1``, read straight from a Parquet log's ``files`` (:func:`files_of`,
+    the list the loader is given) with Arrow (cheaper than carrying them through the query, and it runs beside
+    it), as the loader makes them (a missing ``operator`` or ``org`` is null).
 
     None when Arrow cannot give them as the loader would (not Parquet, not text columns, an unreadable file):
     :func:`labels` then reads them through DuckDB. It runs before the log is checked, so it never raises: the
     loader names what is wrong with the file. (An empty ``operator`` or ``org`` also leaves it to
     :func:`labels`.)"""
+    if not files or files[0].suffix.lower() != ".parquet":
+        return None
     try:
-        files = files_of(path)
-        if files[0].suffix.lower() != ".parquet":
-            return None
         schemas = [pq.read_schema(f) for f in files]
         schema = schemas[0]
         names = [n for n in ("id", "operator", "org") if n in schema.names]
@@ -488,7 +501,7 @@ def read_labels(path: Path) -> pa.Table | None:
         # One chunk each: the output takes rows from them at random, which costs several times more across the
         # Parquet pages' many chunks.
         return pa.table(columns)
-    except (OSError, pa.ArrowException, ValueError, AuditInputError):
+    except (OSError, pa.ArrowException, ValueError):
         return None
 
 
@@ -519,7 +532,7 @@ def check_keys(
     at once); only when a hash finds something are the exact checks run, to name the row. ``classes``
     (``compile.zone_classes``) makes zones of the same offsets throughout one zone; without it every zone is its
     own."""
-    if ids and not ascending_ids(path):
+    if ids and not ascending_ids(loaded_files(con)):
         repeats = con.execute("SELECT count(*) - count(DISTINCT hash(id)) FROM audit_log").fetchone()
         if repeats is not None and repeats[0]:
             check_ids(con, path)  # a repeated hash: a repeated id, or (rarely) two ids that hash alike
@@ -546,15 +559,14 @@ def _zone_class(classes: Mapping[str, int]) -> str:
     return f"(CASE tz {whens} ELSE -1 END)"
 
 
-def ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
+def ascending_ids(files: Sequence[Path], read: pa.ChunkedArray | None = None) -> bool:
     """True when a Parquet log's ids strictly ascend in file order, which makes them unique: one comparison per
     row instead of a hash aggregation over every id (exports by primary key or by time often come this way). Read
     a batch at a time (or given, as :func:`read_labels` read them), it stops at the first id that does not
     ascend; False for CSV and for any other order, which then takes the general check."""
+    if not files or files[0].suffix.lower() != ".parquet":
+        return False
     try:
-        files = files_of(path)
-        if files[0].suffix.lower() != ".parquet":
-            return False
         batches: Iterable[pa.Array | pa.ChunkedArray] = (
             (b.column(0) for f in files for b in pq.ParquetFile(f).iter_batches(batch_size=ID_BATCH, columns=["id"]))
             if read is None
@@ -569,7 +581,7 @@ def ascending_ids(path: Path, read: pa.ChunkedArray | None = None) -> bool:
             if len(ids) > 1 and not pc.all(pc.greater(ids.slice(1), ids.slice(0, len(ids) - 1))).as_py():
                 return False
             last = ids[len(ids) - 1]
-    except (OSError, pa.ArrowException, AuditInputError):
+    except (OSError, pa.ArrowException):
         return False  # the general check reads it the way the rest of the audit does
     return True
 
