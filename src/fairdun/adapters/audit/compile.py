@@ -170,23 +170,34 @@ class ContentCheck:
     check: ContentScreen | ContentRequires
 
 
-def content_flags(checks: Sequence[ContentCheck], pairs: Iterable[tuple[str, str]]) -> list[tuple[object, ...]]:
-    """Rows of ``cflags``: for each distinct (content, role), 1 where the check's finding holds.
+def content_findings(checks: Sequence[ContentCheck], content: str, role: str) -> list[bool]:
+    """Whether each check's finding holds for one (content, role).
 
     For a ``content`` check the finding is "the screener found one of the categories"; for ``content_requires``
-    it is "a pattern matched". The gate's own screener and compiled patterns do the work."""
-    rows: list[tuple[object, ...]] = []
-    for content, role in pairs:
-        flags: list[object] = [content, role]
-        for c in checks:
-            check = c.check
-            if isinstance(check, ContentScreen):
-                found = any(f.category in check.categories for f in check.screener.screen(content, Role(role)))
-            else:
-                found = check.regex.search(content) is not None
-            flags.append(1 if found else 0)
-        rows.append(tuple(flags))
-    return rows
+    it is "a pattern matched". The gate's own screener and compiled patterns do the work (the screen only where
+    :meth:`~fairdun.policy.screen.Screener.clean` cannot tell the message clean)."""
+    found: list[bool] = []
+    recipient: Role | None = None
+    for c in checks:
+        check = c.check
+        if isinstance(check, ContentScreen):
+            recipient = recipient or Role(role)
+            screener = check.screener
+            found.append(  # most messages are clean, which ``clean`` tells at a third of the cost
+                not screener.clean(content, recipient, check.categories)
+                and any(f.category in check.categories for f in screener.screen(content, recipient))
+            )
+        else:
+            found.append(check.regex.search(content) is not None)
+    return found
+
+
+def content_flags(checks: Sequence[ContentCheck], pairs: Iterable[tuple[str, str]]) -> list[tuple[object, ...]]:
+    """Rows of ``cflags``: for each distinct (content, role), 1 where the check's finding holds
+    (:func:`content_findings`; ``screening.flag_table`` makes the same as Arrow columns, for many pairs)."""
+    return [
+        (content, role, *(1 if f else 0 for f in content_findings(checks, content, role))) for content, role in pairs
+    ]
 
 
 @dataclass(frozen=True, slots=True)

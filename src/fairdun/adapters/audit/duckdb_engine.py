@@ -11,12 +11,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from fairdun.adapters.audit import loading, output
+from fairdun.adapters.audit import loading, output, screening
 from fairdun.adapters.audit.compile import (
     CompiledAudit,
-    code,
     compile_pack,
-    content_flags,
     zone_classes,
     zone_segments,
 )
@@ -31,13 +29,15 @@ def prepare(
     zones_first: bool = True,
     labels: Future[tuple[pa.Table | None, bool]] | None = None,
     files: Sequence[Path] | None = None,
+    workers: int | None = None,
 ) -> tuple[CompiledAudit, list[str], int, int]:
     """Load and check the input, and register what the compiled query reads besides it. With ``zones_first``
     false the one-zone-per-cap-key check is left to the query (``zones_mixed``), which the caller must read;
     either way it runs once, and not at all for a log of one zone. With ``labels`` (the log's labels being read
     beside, ``loading.read_labels``) the query leaves them out, and the caller checks the ids (``check_keys``)
     with the ids read there. ``files`` are the log's (``loading.files_of``) when the caller listed them already
-    (for the labels: both must read the same files).
+    (for the labels: both must read the same files). ``workers`` processes screen the log's messages when it
+    has many distinct ones (``screening.flag_table``; default one per core).
 
     Returns the compiled query, the fact tables supplied, the number of rows and of attempts (outbound rows)."""
     per_zone = loading.load_log(con, job.log, files)  # rows per zone, counted as the loader checked them
@@ -52,9 +52,9 @@ def prepare(
         if compiled.content_checks
         else "NULL"
     )
-    outbound = con.execute(f"SELECT count(*), {pairs_sql} FROM audit_log WHERE direction = 'outbound'").fetchone()
-    assert outbound is not None
-    attempts = int(outbound[0])
+    outbound = con.sql(f"SELECT count(*) AS n, {pairs_sql} AS pairs FROM audit_log WHERE direction = 'outbound'")
+    counted = outbound.to_arrow_table()  # the pairs as Arrow columns: no Python object per pair
+    attempts = int(counted.column("n")[0].as_py())
     span = loading.instant_span(con) if rows else (0, 0)
     segments = zone_segments(zones, *span)
     classes = zone_classes(segments)  # zones of the same offsets throughout are one zone to the caps
@@ -79,17 +79,13 @@ def prepare(
         segments=segments,
     )
     if compiled.content_checks:
-        pairs = sorted((str(p["content"]), str(p["role"])) for p in outbound[1] or [])
-        flags = content_flags(compiled.content_checks, pairs)
-        names = ["content", "role", *(c.column for c in compiled.content_checks)]
-        columns: list[tuple[object, ...]] = list(zip(*flags, strict=True)) if flags else [() for _ in names]
-        columns[1] = tuple(code("role", str(r)) for r in columns[1])  # as the query codes the log's roles
-        types = [pa.string(), pa.int8(), *(pa.int8() for _ in compiled.content_checks)]
-        con.register(
-            "cflags_arrow",
-            pa.table({n: pa.array(list(col), t) for n, col, t in zip(names, columns, types, strict=True)}),
+        pairs = counted.column("pairs").combine_chunks().flatten()  # (content, role) structs; none for a NULL
+        flags = screening.flag_table(
+            compiled.content_checks, pairs.field("content"), pairs.field("role"), workers=workers
         )
+        con.register("cflags_arrow", flags)
         con.execute("CREATE OR REPLACE TEMP TABLE cflags AS SELECT * FROM cflags_arrow")
+        con.unregister("cflags_arrow")
     con.register("audit_rules_arrow", output.rules_table(job.pack, job.lang))
     con.execute("CREATE OR REPLACE TEMP TABLE audit_rules AS SELECT * FROM audit_rules_arrow")
     return compiled, supplied, rows, attempts
@@ -104,8 +100,9 @@ def _labels(files: Sequence[Path]) -> tuple[pa.Table | None, bool]:
 
 @dataclass
 class DuckDBAuditEngine:
-    """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB; with a
-    ``memory_limit`` the log's labels stay in the query, where DuckDB can spill them, rather than read beside it."""
+    """Runs the compiled pack on an in-process DuckDB. ``threads`` and ``memory_limit`` pass to DuckDB (``threads``
+    also caps the processes that screen a log of many distinct messages); with a ``memory_limit`` the log's labels
+    stay in the query, where DuckDB can spill them, rather than read beside it."""
 
     threads: int | None = None
     memory_limit: str | None = None
@@ -136,7 +133,7 @@ class DuckDBAuditEngine:
                 with ThreadPoolExecutor(max_workers=1) as reader:
                     reading = reader.submit(_labels, files) if self.memory_limit is None else None
                     compiled, supplied, rows, attempts = prepare(
-                        con, job, zones_first=False, labels=reading, files=files
+                        con, job, zones_first=False, labels=reading, files=files, workers=self.threads
                     )
                     loaded = time.perf_counter()
                     try:

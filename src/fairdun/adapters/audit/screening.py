@@ -1,0 +1,149 @@
+"""The log's messages screened for the audit: the ``cflags`` table the compiled query joins.
+
+The content checks are the gate's own (its screener and patterns, ``compile.content_findings``), asked once per
+distinct (content, role) of the log's attempts. A log of a dozen templates has a dozen to ask; a real one, whose
+messages carry the debtor's name, number and amount, has nearly one per message, at tens of microseconds each in
+Python. From :data:`PARALLEL_FROM` pairs on, worker processes screen them, one per core, a chunk at a time
+(``screen_worker``; each holds its own copy of the checks): the same flags in a fraction of the time. Below it,
+starting the processes would cost more than it saves.
+
+The workers are plain ``python -m`` processes fed through pipes, not ``multiprocessing``'s: that would import the
+caller's main module again in each of them, and a script without a ``__main__`` guard would then run twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from subprocess import PIPE
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import fairdun
+from fairdun.adapters.audit import screen_worker
+from fairdun.adapters.audit.compile import CODED, ContentCheck
+from fairdun.application.audit import AuditEngineError
+
+PARALLEL_FROM = 50_000
+"""Distinct (content, role) pairs from which worker processes screen them (measured: docs/benchmarks.md)."""
+
+CHUNK = 4_000
+"""Pairs per message to a worker: enough to make handing them over cheap beside screening them (a tenth to a
+fifth of a second of work), few enough that every worker stays busy to the end."""
+
+_WORKER = [sys.executable, "-m", "fairdun.adapters.audit.screen_worker"]
+
+
+def workers_available() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def flag_table(
+    checks: Sequence[ContentCheck], contents: pa.Array, roles: pa.Array, *, workers: int | None = None
+) -> pa.Table:
+    """``cflags``: per (content, role) pair given (text columns of the same length), the role as the query codes
+    it and one 0/1 column per check (1 where its finding holds). ``workers`` processes screen them when there are
+    at least :data:`PARALLEL_FROM` pairs (default: one per core; 1 keeps it in this process)."""
+    texts = [str(t) for t in contents.to_pylist()]
+    kinds = [str(r) for r in roles.to_pylist()]
+    count = workers if workers is not None else workers_available()
+    if count > 1 and len(texts) >= PARALLEL_FROM:
+        found = in_workers(checks, texts, kinds, count)
+    else:
+        found = screen_worker.flags(checks, texts, kinds)
+    matrix = np.frombuffer(found, dtype=np.int8).reshape(len(texts), len(checks))
+    codes = pc.add(pc.index_in(roles, value_set=pa.array(CODED["role"], pa.string())), 1)
+    columns = {
+        "content": pa.array(texts, pa.string()),
+        "role": pc.cast(codes, pa.int8()),
+        **{c.column: pa.array(np.ascontiguousarray(matrix[:, j])) for j, c in enumerate(checks)},
+    }
+    return pa.table(columns)
+
+
+def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequence[str], count: int) -> bytes:
+    """``screen_worker.flags`` of every (text, role), worked out by ``count`` worker processes: a thread here per
+    worker hands it the next chunk as it answers the last (the pipes' I/O lets go of the GIL)."""
+    starts = list(range(0, len(texts), CHUNK))
+    answers: list[bytes] = [b""] * len(starts)
+    lock = threading.Lock()
+    pending = iter(range(len(starts)))
+    # The worker imports fairdun as this process did, wherever that was found.
+    root = str(Path(fairdun.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    procs: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def drive(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        pickle.dump(tuple(checks), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        while True:
+            with lock:
+                k = next(pending, None)
+            if k is None:
+                break
+            s = starts[k]
+            pickle.dump((list(texts[s : s + CHUNK]), list(roles[s : s + CHUNK])), proc.stdin, protocol=5)
+            proc.stdin.flush()
+            answer = pickle.load(proc.stdout)
+            if not isinstance(answer, bytes) or len(answer) != len(texts[s : s + CHUNK]) * len(checks):
+                raise pickle.UnpicklingError("a worker's answer has the wrong length")
+            answers[k] = answer
+        proc.stdin.close()
+
+    with contextlib.ExitStack() as stack:
+        try:
+            for _ in range(count):
+                errors = stack.enter_context(tempfile.TemporaryFile())
+                procs.append((subprocess.Popen(_WORKER, stdin=PIPE, stdout=PIPE, stderr=errors, env=env), errors))
+            with ThreadPoolExecutor(count) as pool:
+                for done in [pool.submit(drive, proc) for proc, _ in procs]:
+                    done.result()
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:  # a worker that died (out of memory, killed)
+            raise AuditEngineError(f"screening the log's messages failed: {_why(procs, exc)}") from exc
+        finally:
+            for proc, _ in procs:
+                _end(proc)
+    return b"".join(answers)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    """Let a worker end (at the end of its input), or end it, and close its pipes."""
+    if proc.stdin is not None and not proc.stdin.closed:
+        with contextlib.suppress(OSError):  # a worker gone already
+            proc.stdin.close()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _why(procs: Sequence[tuple[subprocess.Popen[bytes], IO[bytes]]], exc: BaseException) -> str:
+    """What a failed worker said last (its standard error's last line), else the exception."""
+    for proc, errors in procs:
+        if proc.poll() is None:
+            proc.kill()
+        code = proc.wait()
+        errors.seek(0)
+        lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+        if code != 0:
+            return f"a worker process ended with status {code}" + (f": {lines[-1][:200]}" if lines else "")
+    return str(exc) or type(exc).__name__
