@@ -11,6 +11,7 @@ that its peak memory is its own:
 
     .venv/bin/python bench/audit.py                    # the full run (a few minutes)
     .venv/bin/python bench/audit.py --events 1000000 --debtors 50000 --spark-events 200000
+    .venv/bin/python bench/audit.py --personal --skip-naive --skip-spark   # messages nearly all distinct
 """
 
 from __future__ import annotations
@@ -54,8 +55,13 @@ def u(i: str, salt: int) -> str:
     return f"((hash({i}, {salt}) % 1000003) / 1000003.0)"
 
 
-def generate(directory: Path, events: int, debtors: int, days: int) -> dict[str, float]:
-    """The log and the fact tables as Parquet in ``directory``; returns timings."""
+# Fictional names for ``--personal`` messages.
+NAMES = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强")
+
+
+def generate(directory: Path, events: int, debtors: int, days: int, personal: bool = False) -> dict[str, float]:
+    """The log and the fact tables as Parquet in ``directory``; returns timings. With ``personal`` each message
+    carries a name, the last digits of the number and an amount, as a real log's do: nearly every one distinct."""
     import duckdb  # noqa: PLC0415
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -66,6 +72,14 @@ def generate(directory: Path, events: int, debtors: int, days: int) -> dict[str,
     started = time.perf_counter()
     zones = "[" + ", ".join(f"'{z}'" for z in ZONES) + "]"
     templates = "[" + ", ".join(f"'{t}'" for t in TEMPLATES) + "]"
+    template = f"list_extract({templates}, CAST(floor(r_content * {len(TEMPLATES)}) AS INTEGER) + 1)"
+    names = "[" + ", ".join(f"'{n}'" for n in NAMES) + "]"
+    personalised = (
+        f"list_extract({names}, CAST(d % {len(NAMES)} AS INTEGER) + 1) || '：' || {template} || '（尾号' || "
+        f"lpad(CAST(d % 10000 AS VARCHAR), 4, '0') || '，应还' || CAST(100 + hash(i, 12) % 50000 AS VARCHAR) || '元）'"
+        if personal
+        else template
+    )
     # Debtor by a skewed draw (a few are called far too often), role, channel, outcome and local time of day.
     con.execute(
         f"""
@@ -110,7 +124,7 @@ def generate(directory: Path, events: int, debtors: int, days: int) -> dict[str,
                  WHEN channel = 'visit' THEN 'conversation'
                  ELSE CASE WHEN r_outcome < 0.95 THEN 'delivered' ELSE 'bounced' END END AS outcome,
             CASE WHEN channel IN ('sms', 'im', 'email')
-                 THEN list_extract({templates}, CAST(floor(r_content * {len(TEMPLATES)}) AS INTEGER) + 1) END
+                 THEN {personalised} END
               AS content,
             'op-' || CAST(floor(r_op * 2000) AS BIGINT) AS operator,
             CASE WHEN r_op < 0.3 THEN 'lender' ELSE 'agency-' || CAST(floor(r_op * 2000) AS BIGINT) % 20 END AS org
@@ -306,6 +320,11 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-spark", action="store_true")
     parser.add_argument("--dir", type=Path, default=None, help="Where the data goes (default: a temporary dir).")
+    parser.add_argument(
+        "--personal",
+        action="store_true",
+        help="Messages with a name, number and amount filled in (nearly all distinct), as in a real log.",
+    )
     parser.add_argument("--step", choices=("audit", "naive", "spark"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -322,7 +341,7 @@ def main() -> int:
         root = args.dir or Path(tmp)
         print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
         print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()}")
-        gen = generate(root / "big", args.events, args.debtors, args.days)
+        gen = generate(root / "big", args.events, args.debtors, args.days, args.personal)
         size = (root / "big" / "log.parquet").stat().st_size / 1e6
         print(
             f"generated {args.events:,} events over {args.debtors:,} debtors and {args.days} days in "
@@ -350,7 +369,11 @@ def main() -> int:
             )
         if not args.skip_spark:
             gen = generate(
-                root / "small", args.spark_events, max(1, args.debtors * args.spark_events // args.events), args.days
+                root / "small",
+                args.spark_events,
+                max(1, args.debtors * args.spark_events // args.events),
+                args.days,
+                args.personal,
             )
             spark = run_step("spark", root / "small", args.threads, 3600)
             print(f"spark on {args.spark_events:,} events:", json.dumps(spark, ensure_ascii=False))

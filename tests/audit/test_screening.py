@@ -44,6 +44,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers from the first pair, in chunks of a few: several chunks per worker even in a small test."""
     monkeypatch.setattr(screening, "PARALLEL_FROM", 1)
     monkeypatch.setattr(screening, "CHUNK", 37)
+    monkeypatch.setattr(screening, "SMALLEST_CHUNK", 1)
 
 
 def test_workers_give_the_flags_screened_in_process(small_chunks: None) -> None:

@@ -183,7 +183,7 @@ def content_findings(checks: Sequence[ContentCheck], content: str, role: str) ->
         if isinstance(check, ContentScreen):
             recipient = recipient or Role(role)
             screener = check.screener
-            found.append(  # most messages are clean, which ``clean`` tells at a third of the cost
+            found.append(  # as the gate asks (``ContentScreen.verdict``): ``clean`` first, for a third of the cost
                 not screener.clean(content, recipient, check.categories)
                 and any(f.category in check.categories for f in screener.screen(content, recipient))
             )

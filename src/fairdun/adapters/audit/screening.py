@@ -35,12 +35,14 @@ from fairdun.adapters.audit import screen_worker
 from fairdun.adapters.audit.compile import CODED, ContentCheck
 from fairdun.application.audit import AuditEngineError
 
-PARALLEL_FROM = 50_000
-"""Distinct (content, role) pairs from which worker processes screen them (measured: docs/benchmarks.md)."""
+PARALLEL_FROM = 20_000
+"""Distinct (content, role) pairs from which worker processes screen them: two workers start in about 0.4 s and
+overtake one process between 10,000 and 20,000 pairs (measured: docs/benchmarks.md)."""
 
 CHUNK = 4_000
-"""Pairs per message to a worker: enough to make handing them over cheap beside screening them (a tenth to a
-fifth of a second of work), few enough that every worker stays busy to the end."""
+"""Most pairs per message to a worker: enough to make handing them over cheap beside screening them (a tenth to a
+fifth of a second of work); fewer when there are fewer pairs, so that every worker stays busy to the end."""
+SMALLEST_CHUNK = 500
 
 _WORKER = [sys.executable, "-m", "fairdun.adapters.audit.screen_worker"]
 
@@ -59,8 +61,8 @@ def flag_table(
     """``cflags``: per (content, role) pair given (text columns of the same length), the role as the query codes
     it and one 0/1 column per check (1 where its finding holds). ``workers`` processes screen them when there are
     at least :data:`PARALLEL_FROM` pairs (default: one per core; 1 keeps it in this process)."""
-    texts = [str(t) for t in contents.to_pylist()]
-    kinds = [str(r) for r in roles.to_pylist()]
+    texts = _strings(contents)
+    kinds = _strings(roles, few=True)
     count = workers if workers is not None else workers_available()
     if count > 1 and len(texts) >= PARALLEL_FROM:
         found = in_workers(checks, texts, kinds, count)
@@ -69,17 +71,28 @@ def flag_table(
     matrix = np.frombuffer(found, dtype=np.int8).reshape(len(texts), len(checks))
     codes = pc.add(pc.index_in(roles, value_set=pa.array(CODED["role"], pa.string())), 1)
     columns = {
-        "content": pa.array(texts, pa.string()),
+        "content": pc.cast(contents, pa.string()),
         "role": pc.cast(codes, pa.int8()),
         **{c.column: pa.array(np.ascontiguousarray(matrix[:, j])) for j, c in enumerate(checks)},
     }
     return pa.table(columns)
 
 
+def _strings(column: pa.Array, *, few: bool = False) -> list[str]:
+    """A text column without nulls as Python strings, through NumPy (a third of ``to_pylist``'s time); with
+    ``few`` distinct values (the roles), each made once."""
+    if few:
+        encoded = pc.dictionary_encode(column)
+        values = encoded.dictionary.to_numpy(zero_copy_only=False)
+        return list(values[encoded.indices.to_numpy(zero_copy_only=False)].tolist())
+    return list(column.to_numpy(zero_copy_only=False).tolist())
+
+
 def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequence[str], count: int) -> bytes:
     """``screen_worker.flags`` of every (text, role), worked out by ``count`` worker processes: a thread here per
     worker hands it the next chunk as it answers the last (the pipes' I/O lets go of the GIL)."""
-    starts = list(range(0, len(texts), CHUNK))
+    size = max(SMALLEST_CHUNK, min(CHUNK, -(-len(texts) // (count * 8))))  # at least eight chunks a worker, when it can
+    starts = list(range(0, len(texts), size))
     answers: list[bytes] = [b""] * len(starts)
     lock = threading.Lock()
     pending = iter(range(len(starts)))
@@ -98,10 +111,10 @@ def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequ
             if k is None:
                 break
             s = starts[k]
-            pickle.dump((list(texts[s : s + CHUNK]), list(roles[s : s + CHUNK])), proc.stdin, protocol=5)
+            pickle.dump((list(texts[s : s + size]), list(roles[s : s + size])), proc.stdin, protocol=5)
             proc.stdin.flush()
             answer = pickle.load(proc.stdout)
-            if not isinstance(answer, bytes) or len(answer) != len(texts[s : s + CHUNK]) * len(checks):
+            if not isinstance(answer, bytes) or len(answer) != len(texts[s : s + size]) * len(checks):
                 raise pickle.UnpicklingError("a worker's answer has the wrong length")
             answers[k] = answer
         proc.stdin.close()
