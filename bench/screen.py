@@ -171,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def screen_set(items: list[tuple[str, Role]]) -> Callable[[], object]:
         return lambda: [screener.screen(t, r) for t, r in items]
 
+    def clean_then_screen() -> object:  # what the gate's content checks and the audit do
+        return [() if screener.clean(t, r) else screener.screen(t, r) for t, r in data]
+
     def json_lines() -> object:
         out = []
         for line in lines:
@@ -196,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("screener, mixed zh/en", screen_set(data), len(data)),
         ("screener, Chinese only", screen_set(zh), len(zh)),
         ("screener, English only", screen_set(en), len(en)),
+        ("clean?, mixed zh/en (all asked)", lambda: [screener.clean(t, r) for t, r in data], len(data)),
+        ("clean? then screen where not clean", clean_then_screen, len(data)),
         ("service (screen_all + verdicts)", lambda: service.screen_all(wrapped), len(data)),
         ("JSON lines (parse, screen, dump)", json_lines, len(data)),
     ]

@@ -186,6 +186,7 @@ def test_clean_is_exactly_no_pattern_matching_over_the_corpus(categories: frozen
             assert clean == (not found(RAW, text, role, categories)), (text, role)
             assert not (clean and found(SCREENER, text, role, categories)), (text, role)
             called_clean += clean
+            assert SCREENER.finds(text, role, categories) == found(SCREENER, text, role, categories), (text, role)
     assert called_clean > len(MESSAGES)  # it does tell clean messages, for some role at least
 
 
@@ -205,3 +206,20 @@ def test_clean_never_hides_a_finding_in_mixed_and_disguised_text(
     message = "".join(text)
     assert SCREENER.clean(message, role) == (not found(RAW, message, role, None))
     assert not (SCREENER.clean(message, role) and found(SCREENER, message, role, None))
+    assert SCREENER.finds(message, role) == found(SCREENER, message, role, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("你这个老赖", True),  # a finding, no safe phrase anywhere: told without the screen
+        ("我们不会联系您的通讯录联系人", False),  # a finding a safe phrase excuses: the screen decides
+        ("我们不会上门，但会通知你的家人", True),  # one excused, one not
+        ("您的账单已出，请按时还款", False),
+        ("We will not contact your employer.", False),
+        ("We will tell your employer.", True),
+    ],
+)
+def test_finds_is_the_screens_answer_with_and_without_safe_phrases(text: str, expected: bool) -> None:
+    assert SCREENER.finds(text, Role.DEBTOR) is expected
+    assert found(SCREENER, text, Role.DEBTOR, None) is expected

@@ -402,6 +402,31 @@ class Screener:
         pattern that applies matches anywhere it would run. False means it may find something (a match a safe
         phrase would excuse included): ask :meth:`screen`. The test for the common clean message, with the same
         expressions over the same text, but without the way back to the original nor evidence spans."""
+        applying = self._applying_to(role, categories)
+        for script, segments in self._segments(normalise_text(text, self.variants, self._folder)).items():
+            for regex in applying.get(script, ()) if segments else ():
+                for _, segment in segments:
+                    if regex.search(segment):
+                        return False
+        return True
+
+    def finds(self, text: str, role: Role | None = None, categories: Iterable[str] | None = None) -> bool:
+        """Whether :meth:`screen` finds anything of ``categories`` (default every one) in ``text``: its answer,
+        worked out as :meth:`clean` works, and through :meth:`screen` itself only where a safe phrase matches in
+        the same stretch of text as a finding (only then can the evidence spans change the answer)."""
+        applying = self._applying_to(role, categories)
+        for script, segments in self._segments(normalise_text(text, self.variants, self._folder)).items():
+            safe = self._safe.get(script)
+            for _, segment in segments:
+                if any(m.end() > m.start() for regex in applying.get(script, ()) for m in regex.finditer(segment)):
+                    if safe is None or safe.search(segment) is None:
+                        return True  # a finding no safe span can reach: ``screen`` keeps it
+                    wanted = None if categories is None else frozenset(categories)
+                    return any(wanted is None or f.category in wanted for f in self.screen(text, role))
+        return False
+
+    def _applying_to(self, role: Role | None, categories: Iterable[str] | None) -> dict[str, list[re.Pattern[str]]]:
+        """The expressions that apply to ``role`` and ``categories``, by script (kept per pair asked)."""
         key = (role, None if categories is None else frozenset(categories))
         applying = self._applying.get(key)
         if applying is None:
@@ -414,12 +439,7 @@ class Screener:
                 ]
                 for script, items in self._compiled.items()
             }
-        for script, segments in self._segments(normalise_text(text, self.variants, self._folder)).items():
-            for regex in applying.get(script, ()) if segments else ():
-                for _, segment in segments:
-                    if regex.search(segment):
-                        return False
-        return True
+        return applying
 
     def _segments(self, text: str) -> dict[str, list[tuple[int, str]]]:
         out: dict[str, list[tuple[int, str]]] = {"cjk": [(0, text)] if _HAS_CJK.search(text) else []}

@@ -174,19 +174,15 @@ def content_findings(checks: Sequence[ContentCheck], content: str, role: str) ->
     """Whether each check's finding holds for one (content, role).
 
     For a ``content`` check the finding is "the screener found one of the categories"; for ``content_requires``
-    it is "a pattern matched". The gate's own screener and compiled patterns do the work (the screen only where
-    :meth:`~fairdun.policy.screen.Screener.clean` cannot tell the message clean)."""
+    it is "a pattern matched". The gate's own screener and compiled patterns do the work
+    (:meth:`~fairdun.policy.screen.Screener.finds`: the screen's answer without its evidence spans)."""
     found: list[bool] = []
     recipient: Role | None = None
     for c in checks:
         check = c.check
         if isinstance(check, ContentScreen):
             recipient = recipient or Role(role)
-            screener = check.screener
-            found.append(  # as the gate asks (``ContentScreen.verdict``): ``clean`` first, for a third of the cost
-                not screener.clean(content, recipient, check.categories)
-                and any(f.category in check.categories for f in screener.screen(content, recipient))
-            )
+            found.append(check.screener.finds(content, recipient, check.categories))  # ``screen``'s answer, cheaper
         else:
             found.append(check.regex.search(content) is not None)
     return found
