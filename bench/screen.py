@@ -201,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("screener, English only", screen_set(en), len(en)),
         ("clean?, mixed zh/en (all asked)", lambda: [screener.clean(t, r) for t, r in data], len(data)),
         ("clean? then screen where not clean", clean_then_screen, len(data)),
+        ("finds? (the screen's yes or no)", lambda: [screener.finds(t, r) for t, r in data], len(data)),
         ("service (screen_all + verdicts)", lambda: service.screen_all(wrapped), len(data)),
         ("JSON lines (parse, screen, dump)", json_lines, len(data)),
     ]

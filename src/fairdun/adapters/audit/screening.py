@@ -58,9 +58,10 @@ def workers_available() -> int:
 def flag_table(
     checks: Sequence[ContentCheck], contents: pa.Array, roles: pa.Array, *, workers: int | None = None
 ) -> pa.Table:
-    """``cflags``: per (content, role) pair given (text columns of the same length), the role as the query codes
-    it and one 0/1 column per check (1 where its finding holds). ``workers`` processes screen them when there are
-    at least :data:`PARALLEL_FROM` pairs (default: one per core; 1 keeps it in this process)."""
+    """``cflags``: per (content, role) pair given (text columns of the same length) with a finding, the role as
+    the query codes it and one 0/1 column per check (1 where its finding holds); a pair left out has none.
+    ``workers`` processes screen them when there are at least :data:`PARALLEL_FROM` pairs (default: one per core;
+    1 keeps it in this process)."""
     texts = _strings(contents)
     kinds = _strings(roles, few=True)
     count = workers if workers is not None else workers_available()
@@ -69,11 +70,14 @@ def flag_table(
     else:
         found = screen_worker.flags(checks, texts, kinds)
     matrix = np.frombuffer(found, dtype=np.int8).reshape(len(texts), len(checks))
+    # Only pairs with a finding: the query reads a pair it does not find as all 0 (``COALESCE``), so a log of
+    # mostly lawful messages joins a small table, not one as large as its distinct messages.
+    kept = pa.array(np.flatnonzero(matrix.any(axis=1)))
     codes = pc.add(pc.index_in(roles, value_set=pa.array(CODED["role"], pa.string())), 1)
     columns = {
-        "content": pc.cast(contents, pa.string()),
-        "role": pc.cast(codes, pa.int8()),
-        **{c.column: pa.array(np.ascontiguousarray(matrix[:, j])) for j, c in enumerate(checks)},
+        "content": pc.cast(contents, pa.string()).take(kept),
+        "role": pc.cast(codes, pa.int8()).take(kept),
+        **{c.column: pa.array(np.ascontiguousarray(matrix[:, j])).take(kept) for j, c in enumerate(checks)},
     }
     return pa.table(columns)
 
