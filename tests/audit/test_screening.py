@@ -98,6 +98,33 @@ def test_a_worker_that_dies_is_named_and_nothing_is_returned(
         screening.flag_table(checks, *pairs(200), workers=2)
 
 
+def test_a_worker_that_dies_after_answering_stops_the_others_and_is_named(
+    small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that answers its first chunk and then dies, as one killed for its memory would.
+    script = textwrap.dedent(
+        """
+        import pickle, sys
+        from fairdun.adapters.audit import screen_worker
+        source, sink = sys.stdin.buffer, sys.stdout.buffer
+        checks = pickle.load(source)
+        texts, roles = pickle.load(source)
+        pickle.dump(screen_worker.flags(checks, texts, roles), sink)
+        sink.flush()
+        try:
+            pickle.load(source)
+        except EOFError:  # the audit stopped handing out chunks: end as a worker does
+            sys.exit(0)
+        sys.stderr.write("Killed\\n")
+        sys.exit(137)
+        """
+    )
+    monkeypatch.setattr(screening, "_WORKER", [sys.executable, "-c", script])
+    checks = compile_pack(PackLoader().load("cn"), [], "duckdb").content_checks
+    with pytest.raises(AuditEngineError, match=r"ended with status 137: Killed"):
+        screening.flag_table(checks, *pairs(500), workers=2)
+
+
 def test_a_script_without_a_main_guard_is_not_run_again_by_the_workers(tmp_path: Path) -> None:
     # multiprocessing would import the caller's main module in each worker, running this script again.
     script = tmp_path / "unguarded.py"

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from subprocess import PIPE
 from typing import IO
@@ -100,6 +100,7 @@ def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequ
     answers: list[bytes] = [b""] * len(starts)
     lock = threading.Lock()
     pending = iter(range(len(starts)))
+    stop = threading.Event()  # a worker failed, or the caller was interrupted: the others hand out no more
     # The worker imports fairdun as this process did, wherever that was found.
     root = str(Path(fairdun.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
@@ -109,7 +110,7 @@ def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequ
         assert proc.stdin is not None
         assert proc.stdout is not None
         pickle.dump(tuple(checks), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        while True:
+        while not stop.is_set():
             with lock:
                 k = next(pending, None)
             if k is None:
@@ -129,7 +130,13 @@ def in_workers(checks: Sequence[ContentCheck], texts: Sequence[str], roles: Sequ
                 errors = stack.enter_context(tempfile.TemporaryFile())
                 procs.append((subprocess.Popen(_WORKER, stdin=PIPE, stdout=PIPE, stderr=errors, env=env), errors))
             with ThreadPoolExecutor(count) as pool:
-                for done in [pool.submit(drive, proc) for proc, _ in procs]:
+                driving = [pool.submit(drive, proc) for proc, _ in procs]
+                try:
+                    wait(driving, return_when=FIRST_EXCEPTION)
+                finally:
+                    if not all(d.done() and d.exception() is None for d in driving):
+                        stop.set()  # the others end after their chunk, not after every chunk left
+                for done in driving:
                     done.result()
         except (OSError, EOFError, pickle.UnpicklingError) as exc:  # a worker that died (out of memory, killed)
             raise AuditEngineError(f"screening the log's messages failed: {_why(procs, exc)}") from exc
@@ -154,13 +161,13 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _why(procs: Sequence[tuple[subprocess.Popen[bytes], IO[bytes]]], exc: BaseException) -> str:
-    """What a failed worker said last (its standard error's last line), else the exception."""
+    """What a failed worker said last (its standard error's last line), else the exception. The workers are let
+    end first (a healthy one ends at the end of its input), so that the one that failed is told by its status."""
+    for proc, _ in procs:
+        _end(proc)
     for proc, errors in procs:
-        if proc.poll() is None:
-            proc.kill()
-        code = proc.wait()
         errors.seek(0)
         lines = errors.read().decode("utf-8", "replace").strip().splitlines()
-        if code != 0:
-            return f"a worker process ended with status {code}" + (f": {lines[-1][:200]}" if lines else "")
+        if proc.returncode != 0:
+            return f"a worker process ended with status {proc.returncode}" + (f": {lines[-1][:200]}" if lines else "")
     return str(exc) or type(exc).__name__
