@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -134,6 +135,29 @@ def test_a_bad_fact_table_is_named_with_its_row(tmp_path: Path) -> None:
     code, _, err = audit("--log", str(log), "--facts", str(facts), "--out", str(tmp_path / "out"))
     assert code == 2
     assert f"{facts / 'agreed_windows.csv'}: row 2: column start: '25:00' is not a time of day" in err
+
+
+def test_threads_bound_duckdb_and_the_screening_and_must_be_one_or_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fairdun.adapters.audit import screening  # noqa: PLC0415
+
+    asked: list[int | None] = []
+    flag_table = screening.flag_table
+
+    def spy(*args: Any, workers: int | None = None) -> Any:
+        asked.append(workers)
+        return flag_table(*args, workers=workers)
+
+    monkeypatch.setattr(screening, "flag_table", spy)
+    log = write(tmp_path / "log.csv", [row(0, content="你这个老赖，赶紧还钱。"), row(1)])
+    code, out, err = audit("--log", str(log), "--out", str(tmp_path / "out"), "--threads", "1")
+    assert (code, asked) == (1, [1])
+    assert "CN-CONTENT" in out
+    code, _, err = audit("--log", str(log), "--out", str(tmp_path / "zero"), "--threads", "0")
+    assert code == 2
+    assert "--threads" in err
+    assert not (tmp_path / "zero").exists()
 
 
 def test_an_unknown_engine_and_a_missing_file_are_refused(tmp_path: Path) -> None:

@@ -75,6 +75,14 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     spark_master: Annotated[
         str | None, typer.Option("--spark-master", help="Spark master URL (default local[*]); implies --engine spark.")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Cores for DuckDB and for screening the messages (default: every core); DuckDB engine only.",
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
     lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: zh or en.")] = None,
     report: Annotated[
@@ -116,7 +124,9 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
         job = AuditJob(rule_pack, source.log, source.facts, out, fmt, language)
         try:
             summary = run_audit(
-                job, make_engine(engine, spark_master=spark_master), HtmlAuditReporter() if report else None
+                job,
+                make_engine(engine, spark_master=spark_master, threads=threads),
+                HtmlAuditReporter() if report else None,
             )
         except AuditInputError as exc:
             _fail(source.explain(exc))
@@ -181,6 +191,14 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
     spark_master: Annotated[
         str | None, typer.Option("--spark-master", help="Spark master URL; implies --engine spark.")
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Cores for DuckDB and for screening the messages (default: every core); DuckDB engine only.",
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
 ) -> None:
     """What-if: which past attempts each of two packs would have blocked, and the difference. Exit 0."""
@@ -214,7 +232,11 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
         ]
         try:
             result = compare_audits(
-                jobs[0], jobs[1], make_engine(engine, spark_master=spark_master), DuckDBAuditComparer(), out
+                jobs[0],
+                jobs[1],
+                make_engine(engine, spark_master=spark_master, threads=threads),
+                DuckDBAuditComparer(),
+                out,
             )
         except AuditInputError as exc:
             _fail(source.explain(exc))
