@@ -53,6 +53,17 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+# Cores for the DuckDB engine: its threads and the processes that screen the messages (``screening``).
+Threads = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="Cores for DuckDB and for screening the messages (default: every core); DuckDB engine only.",
+    ),
+]
+
+
 @audit_app.command("run")
 def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     log: Annotated[
@@ -75,14 +86,7 @@ def audit_run(  # noqa: PLR0917 (a command's options are its interface)
     spark_master: Annotated[
         str | None, typer.Option("--spark-master", help="Spark master URL (default local[*]); implies --engine spark.")
     ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads",
-            min=1,
-            help="Cores for DuckDB and for screening the messages (default: every core); DuckDB engine only.",
-        ),
-    ] = None,
+    threads: Threads = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
     lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: zh or en.")] = None,
     report: Annotated[
@@ -191,14 +195,7 @@ def audit_compare(  # noqa: PLR0917 (a command's options are its interface)
     spark_master: Annotated[
         str | None, typer.Option("--spark-master", help="Spark master URL; implies --engine spark.")
     ] = None,
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            "--threads",
-            min=1,
-            help="Cores for DuckDB and for screening the messages (default: every core); DuckDB engine only.",
-        ),
-    ] = None,
+    threads: Threads = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet or csv.")] = "parquet",
 ) -> None:
     """What-if: which past attempts each of two packs would have blocked, and the difference. Exit 0."""
