@@ -223,3 +223,12 @@ def test_clean_never_hides_a_finding_in_mixed_and_disguised_text(
 def test_finds_is_the_screens_answer_with_and_without_safe_phrases(text: str, expected: bool) -> None:
     assert SCREENER.finds(text, Role.DEBTOR) is expected
     assert found(SCREENER, text, Role.DEBTOR, None) is expected
+
+
+def test_characters_met_first_by_the_text_alone_are_known_to_the_full_normalisation() -> None:
+    # ``clean`` and ``finds`` fold characters through ``translate``; ``screen`` must then still take its fast path.
+    folder = Folder(SCREENER.variants)
+    text = "您好，張偉：你这个老賴（尾号0001）"
+    normalise_text(text, SCREENER.variants, folder)
+    assert folder.learn(text)
+    assert normalise(text, SCREENER.variants, folder).text == normalise_text(text, SCREENER.variants)

@@ -104,7 +104,7 @@ class Folder:
 
     def __init__(self, variants: Mapping[str, str]) -> None:
         self.variants = variants
-        self.table: dict[int, str] = {}
+        self.table: dict[int, str] = _Lookup(self)  # for ``str.translate``; a character not met yet is folded
         self.multi: set[str] = set()  # characters that fold to more or fewer than one character
         self.separators: set[str] = set()  # folded characters that are separators
         self.known: set[str] = set()  # characters in the table
@@ -114,7 +114,6 @@ class Folder:
         self._runs_known = -1
         self._edits: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
         self._edits_known = -1
-        self.lookup = _Lookup(self)  # ``table`` for ``str.translate``, folding what it has not met
 
     def fold(self, ch: str) -> str:
         folded = self.table.get(ord(ch))
@@ -131,7 +130,7 @@ class Folder:
         """Learn the text's characters; True when every one is known and folds to exactly one."""
         if not self.known.issuperset(text):  # the common case, a text of known characters, costs one C loop
             table = self.table
-            for ch in {ch for ch in text if ord(ch) not in table}:
+            for ch in set(text) - self.known:  # met before (by ``translate``) or not: in the table once folded
                 self.fold(ch)
                 if ord(ch) in table:
                     self.known.add(ch)
@@ -162,18 +161,15 @@ class Folder:
 
 
 class _Lookup(dict[int, str]):
-    """A folder's table for ``str.translate`` that folds (and, within the folder's limit, keeps) a character it
-    has not met: ``translate`` asks for each character, and a missing one comes here."""
+    """A folder's table: ``str.translate`` asks it for each character, and one not met yet comes here to be
+    folded (and kept, within the folder's limit)."""
 
     def __init__(self, folder: Folder) -> None:
         super().__init__()
         self.folder = folder
 
     def __missing__(self, key: int) -> str:
-        folded = self.folder.fold(chr(key))
-        if len(self) < Folder.LIMIT:
-            self[key] = folded
-        return folded
+        return self.folder.fold(chr(key))
 
 
 _WHITESPACE = re.compile(r"\s")
@@ -244,7 +240,7 @@ def normalise_text(text: str, variants: Mapping[str, str], folder: Folder | None
         folded = text.lower()
         if not _UNTIDY_SPACE.search(folded):
             return folded
-    folded = text.translate(folder.lookup)  # folds a character met for the first time as it goes
+    folded = text.translate(folder.table)  # folds a character met for the first time as it goes
     between, leading, spaces = folder.separator_edits()
     # As ``normalise`` treats each separator run: dropped between two Chinese characters; kept when it holds a
     # mark; one space for a run of whitespace, none at the start. (Runs between Chinese characters are dropped
