@@ -9,7 +9,7 @@ The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS
 COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same rules text; ``dialect``
 spells the one construct they write differently (a list literal), and the engines differ only around the rules
 (DuckDB leaves the labels out and checks zones in the query). Inside it the enum columns are one-byte codes
-(``CODED``), and the rows come back sorted by instant and log position. Local time is the instant plus its zone's
+(``CODED``); the rows come back in no particular order (``output.finish`` puts them in log order). Local time is the instant plus its zone's
 UTC offset, written into the query as constants: per zone of the log, its offsets over the log's span
 (:func:`zone_segments`, computed in Python from ``zoneinfo``, the database the gate uses, so local times agree to
 the microsecond). The tables it reads:
@@ -488,10 +488,11 @@ class _Compiler:
                 f"WHERE zi = {common} AND {key} IN (SELECT h FROM zk_{i}) LIMIT 1) m)"
             )
         ctes.append(f"zones_mixed AS (SELECT {' + '.join(mixed) or '0'} AS zones_mixed)")
-        # Sorted by the engine (in parallel) so that ``output.finish`` gathers the text columns in order.
+        # Not sorted: ``output.finish`` orders the rows by log position, in which DuckDB hands them over nearly
+        # sorted already (runs of rows in order), so that a sort in the query would be work for nothing.
         sql = (
             "WITH " + ",\n".join(ctes) + "\nSELECT effects.*, zones_mixed.zones_mixed FROM effects "
-            f"CROSS JOIN zones_mixed WHERE {any_effect} > 0 ORDER BY ts, rn"
+            f"CROSS JOIN zones_mixed WHERE {any_effect} > 0"
         )
         return CompiledAudit(
             sql,

@@ -65,8 +65,9 @@ def rules_table(pack: Pack, lang: str) -> pa.Table:
 
 def finish(raw: pa.Table, pack: Pack, lang: str, labels: pa.Table | None = None) -> pa.Table:
     """The query's rows (one per attempt, an answer ``e_k`` per rule) as one row per (attempt, rule) that did
-    not allow, in the output schema, ordered by instant, log position and pack order; each rule's id, citation
-    and message looked up by position. (:func:`emit` writes the same rows a part at a time.)
+    not allow, in the output schema, in the order of the log (its position, ``rn``) and then of the pack; each
+    rule's id, citation and message looked up by position. (:func:`emit` writes the same rows a part at a
+    time.)
 
     ``labels`` gives ``id``, ``operator`` and ``org`` by row number (row ``rn - 1``) when the query left them
     out (``loading.read_labels``)."""
@@ -77,18 +78,19 @@ def finish(raw: pa.Table, pack: Pack, lang: str, labels: pa.Table | None = None)
 def finish_parts(raw: pa.Table, pack: Pack, lang: str, labels: pa.Table | None = None) -> Iterator[pa.Table]:
     """:func:`finish`'s rows as consecutive tables, each from at most ``PART_ROWS`` of the query's rows.
 
-    The order is found on integers only: the attempts by (instant, log position) (as the query sorted them, or
-    sorted here when it did not), then their answers read as a matrix (attempt, rule) whose non-zero cells,
-    taken row by row, are already in (instant, position, rule) order. Every text column is then gathered once,
-    the columns side by side on a small thread pool (Arrow's kernels release the GIL)."""
+    The order is found on integers only: the attempts by log position, then their answers read as a matrix
+    (attempt, rule) whose non-zero cells, taken row by row, are already in (position, rule) order. Every text
+    column is then gathered once, the columns side by side on a small thread pool (Arrow's kernels release the
+    GIL). Log order rather than the instant's: DuckDB hands the rows over in runs already in that order, which a
+    stable sort (Timsort) merges in about linear time, and the gathers, of the log's labels too (which are in log
+    order), then read memory nearly in order; by instant they read it at random, and sorting in the query cost
+    more than the sort saved (docs/benchmarks.md)."""
     rules = rules_table(pack, lang)
     n_rules = len(pack.rules)
     if raw.num_rows == 0 or n_rules == 0:
         return
-    ts, rn = _integers(raw.column("ts")), _integers(raw.column("rn"))
-    # The query sorts its rows; sorting again here only when an engine did not keep that order.
-    later = (ts[1:] > ts[:-1]) | ((ts[1:] == ts[:-1]) & (rn[1:] > rn[:-1]))
-    order = np.arange(raw.num_rows) if bool(np.all(later)) else np.lexsort((rn, ts))
+    rn = _integers(raw.column("rn"))
+    order = np.arange(raw.num_rows) if bool(np.all(rn[1:] > rn[:-1])) else np.argsort(rn, kind="stable")
     effects = [_integers(raw.column(f"e_{k}")) for k in range(n_rules)]
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         for start in range(0, raw.num_rows, PART_ROWS):
