@@ -9,10 +9,10 @@ The SQL is the common subset of DuckDB and Spark SQL (window functions with ROWS
 COALESCE, equi-joins with extra conditions, ``hash``), so both engines run the same rules text; ``dialect``
 spells the one construct they write differently (a list literal), and the engines differ only around the rules
 (DuckDB leaves the labels out and checks zones in the query). Inside it the enum columns are one-byte codes
-(``CODED``); the rows come back in no particular order (``output.finish`` puts them in log order). Local time is the instant plus its zone's
-UTC offset, written into the query as constants: per zone of the log, its offsets over the log's span
-(:func:`zone_segments`, computed in Python from ``zoneinfo``, the database the gate uses, so local times agree to
-the microsecond). The tables it reads:
+(``CODED``); the rows come back in no particular order (``output.finish`` puts them in log order). Local time is
+the instant plus its zone's UTC offset, written into the query as constants: per zone of the log, its offsets
+over the log's span (:func:`zone_segments`, computed in Python from ``zoneinfo``, the database the gate uses, so
+local times agree to the microsecond). The tables it reads:
 
 * ``audit_log``: the canonical log (``rn``, ``id``, ``ts`` in epoch microseconds, the text columns);
 * ``cflags``: per distinct (content, role), one 0/1 column per content check, computed by the gate's own

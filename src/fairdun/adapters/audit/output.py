@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from fairdun.adapters.audit import parquet_glue
 from fairdun.adapters.audit.compile import CODED, SECOND_US
 from fairdun.policy.pack import Pack
 
@@ -243,8 +244,8 @@ class Written:
 
 
 def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str, *, labels: pa.Table | None = None) -> Written:
-    """:func:`finish` and :func:`write` at once, overlapped: each part is written by a second thread while the
-    next is built, so the file is ready soon after the last part (the rows and the file are the same)."""
+    """:func:`finish` and :func:`_write` at once, overlapped: the parts are written by other threads while the next
+    is built, so the file is ready soon after the last part (the rows and the file are the same)."""
     counted = np.zeros(len(pack.rules), dtype=np.int64)
 
     def count(part: pa.Table) -> pa.Table:
@@ -252,51 +253,75 @@ def emit(raw: pa.Table, pack: Pack, lang: str, out: Path, fmt: str, *, labels: p
         counted[:] += np.bincount(indices, minlength=len(pack.rules))
         return part
 
-    path, rows = _write((count(part) for part in finish_parts(raw, pack, lang, labels)), out, fmt, 1)
+    path, rows = _write((count(part) for part in finish_parts(raw, pack, lang, labels)), out, fmt)
     return Written(path, rows, {r.id: int(n) for r, n in zip(pack.rules, counted, strict=True) if n})
 
 
-def _write(parts: Iterable[pa.Table], out: Path, fmt: str, overlap: int | None) -> tuple[Path, int]:
-    """The parts into ``out/violations.<fmt>`` through a temporary file renamed at the end; with ``overlap``,
-    a writer thread takes each part while the iterator makes the next (at most one part waits for it)."""
+WRITERS = 2  # Parquet parts written at once (each on its own thread, to its own file)
+
+
+def _write(parts: Iterable[pa.Table], out: Path, fmt: str, writers: int = WRITERS) -> tuple[Path, int]:
+    """The parts into ``out/violations.<fmt>`` through a temporary file renamed at the end, written by other
+    threads while the iterator makes the next part (at most ``writers`` parts wait for them).
+
+    CSV is written part after part by one thread. Parquet parts are written side by side, each to a temporary
+    file of its own, and then joined into one file by copying their row groups as encoded
+    (:mod:`~fairdun.adapters.audit.parquet_glue`): PyArrow's writer encodes one column after another on one
+    thread, and was the output's longest step. Whatever fails, no temporary file is left behind."""
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"violations.{fmt}"
-    fd, tmp_name = tempfile.mkstemp(dir=out, prefix=".violations.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _temporary(out, "")
+    pieces: list[Path] = []
     rows = 0
     try:
-        writer: pq.ParquetWriter | pa_csv.CSVWriter
         if fmt == "csv":
             plain = pa.schema([pa.field(f.name, _plain(f.type)) for f in OUTPUT_SCHEMA])
-            writer = pa_csv.CSVWriter(tmp, plain)
-        else:
-            writer = pq.ParquetWriter(
-                tmp, OUTPUT_SCHEMA, use_dictionary=list(_REPEATED), write_statistics=list(_SUMMARISED)
-            )
-
-        def put(part: pa.Table) -> None:
-            if fmt == "csv":
-                part = pa.table([pc.cast(c, _plain(c.type)) for c in part.columns], names=part.column_names)
-            writer.write_table(part)
-
-        with writer, ThreadPoolExecutor(max_workers=overlap or 1) as pool:
-            pending: Future[None] | None = None
-            for part in parts:
-                rows += part.num_rows
-                if overlap is None:
-                    put(part)
-                    continue
+            with pa_csv.CSVWriter(tmp, plain) as writer, ThreadPoolExecutor(max_workers=1) as pool:
+                pending: Future[None] | None = None
+                for part in parts:
+                    rows += part.num_rows
+                    if pending is not None:
+                        pending.result()
+                    cast = pa.table([pc.cast(c, _plain(c.type)) for c in part.columns], names=part.column_names)
+                    pending = pool.submit(writer.write_table, cast)
                 if pending is not None:
                     pending.result()
-                pending = pool.submit(put, part)
-            if pending is not None:
-                pending.result()
+        else:
+            with ThreadPoolExecutor(max_workers=writers) as pool:
+                written: list[Future[None]] = []
+                for part in parts:
+                    rows += part.num_rows
+                    pieces.append(_temporary(out, f".{len(pieces)}"))
+                    written.append(pool.submit(_parquet, part, pieces[-1]))
+                    for earlier in written[: max(0, len(written) - writers)]:
+                        earlier.result()  # no more than ``writers`` parts held waiting
+                for piece in written:
+                    piece.result()
+            if len(pieces) == 1:
+                pieces[0].replace(tmp)
+            elif pieces:
+                parquet_glue.glue(pieces, tmp)
+            else:
+                _parquet(OUTPUT_SCHEMA.empty_table(), tmp)
         tmp.chmod(0o644)
         tmp.replace(target)
     finally:
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, *pieces):
+            leftover.unlink(missing_ok=True)
     return target, rows
+
+
+def _temporary(out: Path, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(dir=out, prefix=".violations.", suffix=f"{suffix}.tmp")
+    os.close(fd)
+    return Path(name)
+
+
+def _parquet(part: pa.Table, path: Path) -> None:
+    with pq.ParquetWriter(
+        path, OUTPUT_SCHEMA, use_dictionary=list(_REPEATED), write_statistics=list(_SUMMARISED)
+    ) as writer:
+        writer.write_table(part)
 
 
 def _plain(kind: pa.DataType) -> pa.DataType:
