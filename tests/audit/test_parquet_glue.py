@@ -132,6 +132,12 @@ def test_what_is_not_a_parquet_file_is_named(tmp_path: Path) -> None:
         parquet_glue.glue([cut], tmp_path / "out.parquet")
     with pytest.raises(GlueError, match="ends in the middle"):
         parquet_glue.decode(footer_of(good)[:-5])
+    odd = tmp_path / "odd.parquet"  # a well-formed Thrift struct that is not a FileMetaData
+    footer = parquet_glue.encode({1: (parquet_glue.I32, 2), 4: (parquet_glue.BINARY, b"row groups?")})
+    odd.write_bytes(b"PAR1" + footer + len(footer).to_bytes(4, "little") + b"PAR1")
+    with pytest.raises(GlueError, match=r"odd\.parquet: its footer is not laid out"):
+        parquet_glue.glue([good, odd], tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()  # refused before anything was written
     with pytest.raises(GlueError, match="nothing to join"):
         parquet_glue.glue([], tmp_path / "out.parquet")
 

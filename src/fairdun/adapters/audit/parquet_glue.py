@@ -227,11 +227,22 @@ def _read_part(path: Path) -> _Part:
         if data_end < 4:
             raise GlueError(f"{path}: its footer's length is larger than the file")
         f.seek(data_end)
-        meta = decode(f.read(length))
-    for group in meta.get(_ROW_GROUPS, (LIST, (STRUCT, [])))[1][1]:
-        for chunk in group[_RG_COLUMNS][1][1]:
-            if any(n in chunk for n in _CC_PAGE_INDEX):
-                raise GlueError(f"{path}: has a page index, which is not joined")
+        try:
+            meta = decode(f.read(length))
+        except GlueError as exc:
+            raise GlueError(f"{path}: {exc}") from None
+    try:  # the structure the join reads, checked before anything is written
+        int(meta[_NUM_ROWS][1])
+        for group in meta[_ROW_GROUPS][1][1]:
+            for chunk in group[_RG_COLUMNS][1][1]:
+                if any(n in chunk for n in _CC_PAGE_INDEX):
+                    raise GlueError(f"{path}: has a page index, which is not joined")
+                for n in _CMD_OFFSETS:
+                    int(chunk[_CC_META][1].get(n, (I64, 0))[1])
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, GlueError):
+            raise
+        raise GlueError(f"{path}: its footer is not laid out as a Parquet file's") from None
     return _Part(path, data_end, meta)
 
 
