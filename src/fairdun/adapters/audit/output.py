@@ -282,8 +282,7 @@ def _write(parts: Iterable[pa.Table], out: Path, fmt: str, writers: int = WRITER
                     rows += part.num_rows
                     if pending is not None:
                         pending.result()
-                    cast = pa.table([pc.cast(c, _plain(c.type)) for c in part.columns], names=part.column_names)
-                    pending = pool.submit(writer.write_table, cast)
+                    pending = pool.submit(_csv, writer, part)
                 if pending is not None:
                     pending.result()
         else:
@@ -315,6 +314,11 @@ def _temporary(out: Path, suffix: str) -> Path:
     fd, name = tempfile.mkstemp(dir=out, prefix=".violations.", suffix=f"{suffix}.tmp")
     os.close(fd)
     return Path(name)
+
+
+def _csv(writer: pa_csv.CSVWriter, part: pa.Table) -> None:
+    # The dictionaries cast to text on the writer's thread, beside the next part being built.
+    writer.write_table(pa.table([pc.cast(c, _plain(c.type)) for c in part.columns], names=part.column_names))
 
 
 def _parquet(part: pa.Table, path: Path) -> None:
