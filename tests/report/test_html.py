@@ -334,6 +334,16 @@ def test_axes_of_counts_tick_in_whole_numbers() -> None:
     assert ticks == ["0", "1", "2"]
 
 
+def test_bar_values_are_written_whole_with_thousands_separated() -> None:
+    chart = report_html._Chart("big", "Big", "Counts in the millions", "Count", "Rule")
+    series = report_html._Series("deny", "#c53030", {0: 1_233_937.0, 1: 9_556.0, 2: 0.0, 3: 2.5})
+    svg = parse(report_html._hbars(chart, ["A", "B", "C", "D"], [series])).root.find("g", **{"class": "bars"})
+    written = [t.text() for t in svg.find_all("text")]
+    assert written == ["A", "1,233,937", "B", "9,556", "C", "0", "D", "2.5"]
+    tips = [t.text() for t in svg.find_all("title")]
+    assert tips == ["A deny: 1,233,937", "B deny: 9,556", "C deny: 0", "D deny: 2.5"]
+
+
 # Values are checked when built
 
 

@@ -101,6 +101,13 @@ def _tick_label(value: float) -> str:
     return f"{value:g}"
 
 
+def _value(value: float) -> str:
+    """A value written beside its bar: whole, with thousands separated (1,233,937, not ``:g``'s 1.23394e+06)."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.6g}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Series:
     name: str
@@ -218,7 +225,7 @@ def _stacked_bars(chart: _Chart, days: Sequence[date], stacks: Sequence[_Series]
             y -= h
             body.append(
                 f'<rect x="{_num(x_of(i) - bar / 2)}" y="{_num(y)}" width="{_num(bar)}" height="{_num(h)}" '
-                f'fill="{_esc(series.colour)}"><title>{_esc(f"{day} {series.name}: {value:g}")}</title></rect>'
+                f'fill="{_esc(series.colour)}"><title>{_esc(f"{day} {series.name}: {_value(value)}")}</title></rect>'
             )
     body.append("</g>")
     body.extend(_x_axis_days(days, x_of, plot_bottom, chart.width))
@@ -281,12 +288,13 @@ def _hbars(chart: _Chart, categories: Sequence[str], groups: Sequence[_Series]) 
             value = series.points.get(r, 0.0)
             y = y0 + g * bar_h
             w = value * scale
+            tip = _esc(f"{category} {series.name}: {_value(value)}")
             body.append(
                 f'<rect x="{_num(left)}" y="{_num(y)}" width="{_num(w)}" height="{_num(bar_h - 2)}" '
-                f'fill="{_esc(series.colour)}"><title>{_esc(f"{category} {series.name}: {value:g}")}</title></rect>'
+                f'fill="{_esc(series.colour)}"><title>{tip}</title></rect>'
             )
             body.append(
-                f'<text x="{_num(left + w + 4)}" y="{_num(y + bar_h - 4)}" font-size="10">{_esc(f"{value:g}")}</text>'
+                f'<text x="{_num(left + w + 4)}" y="{_num(y + bar_h - 4)}" font-size="10">{_esc(_value(value))}</text>'
             )
     body.append("</g>")
     return _frame(chart, body, [(s.name, s.colour) for s in groups], plot_bottom)
