@@ -97,6 +97,23 @@ def test_the_report_is_self_contained_and_its_tables_match_the_violations(tmp_pa
     assert int(operator_rows[0][1].replace(",", "")) == worst
 
 
+def test_a_report_from_csv_output_shows_what_one_from_parquet_shows(tmp_path: Path, loader: PackLoader) -> None:
+    rows, tables = seeded_log(300, 6)
+    log = write_log_parquet(rows, tmp_path / "log.parquet")
+    facts = write_facts(tables, tmp_path / "facts")
+    pages = {}
+    for fmt in ("parquet", "csv"):
+        job = AuditJob(loader.load("cn"), log, facts, tmp_path / fmt, format=fmt, lang="en")
+        summary = run_audit(job, DuckDBAuditEngine(), HtmlAuditReporter())
+        assert summary.output.suffix == f".{fmt}"
+        assert summary.report is not None
+        pages[fmt] = Page()
+        pages[fmt].feed(summary.report.read_text(encoding="utf-8"))
+    assert pages["csv"].tables["按规则 / Violations by rule"][1:]  # violations to show
+    assert pages["csv"].tables == pages["parquet"].tables
+    assert pages["csv"].figures == pages["parquet"].figures
+
+
 def test_a_clean_log_has_a_report_that_says_there_is_no_data(tmp_path: Path, loader: PackLoader) -> None:
     rows, _ = seeded_log(0, 1)
     job = AuditJob(loader.load("cn"), write_log_parquet(rows, tmp_path / "log.parquet"), None, tmp_path / "out")

@@ -30,6 +30,8 @@ from fairdun.adapters.report.html import (
 from fairdun.application.audit import AuditJob, AuditSummary
 
 TOP_N = 15
+REPORTED = 'id, rule, effect, "at", local_date, debtor, party, channel, operator, org'
+"""The violations file's columns the report reads."""
 DRILL_ROWS = 25
 EFFECT_COLOURS = {"deny": "#c53030", "indeterminate": "#b7791f"}
 
@@ -61,7 +63,10 @@ def _source(path: Path) -> str:
 def collect(summary: AuditSummary, job: AuditJob) -> AuditReportData:
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"CREATE TEMP VIEW v AS SELECT * FROM {_source(summary.output)}")
+        # Parquet is read by column, so every query below reads only what it needs; CSV would be parsed whole by
+        # each (a 2 GB file for 2.2 M violations: 11 s in all), so its columns the report reads are read once.
+        kind = "VIEW" if summary.output.suffix == ".parquet" else "TABLE"
+        con.execute(f"CREATE TEMP {kind} v AS SELECT {REPORTED} FROM {_source(summary.output)}")
         breached = con.execute("SELECT count(DISTINCT id) FROM v").fetchone()
         by_rule_counts = {
             str(r): (int(d), int(i))
